@@ -1,0 +1,141 @@
+/*
+ * runtime_int.h - the runtime's internal types, shared by engine.c,
+ * component.c, request.c, result.c, execute.c and the host interfaces.
+ */
+#ifndef MW_RUNTIME_INT_H
+#define MW_RUNTIME_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <wasmtime.h>
+
+#include "marie_wasm.h"
+#include "runtime/limiter.h"
+#include "util/buf.h"
+
+struct mw_engine_config {
+  char *cache_dir;
+  bool pooling;
+  uint32_t pool_instances;
+  uint32_t max_memory_mb;
+  uint32_t tick_ms;
+  uint64_t max_wasm_stack;
+};
+
+struct mw_engine {
+  wasm_engine_t *wasm;
+  wasmtime_component_linker_t *linker; /* WASI p2 + marie:node, per engine */
+  char *cache_dir;                     /* NULL: no compilation cache */
+  uint32_t tick_ms;
+  bool pooling;
+  pthread_t ticker;
+  pthread_mutex_t ticker_lock;
+  pthread_cond_t ticker_cond;
+  bool ticker_stop;
+};
+
+struct mw_component {
+  wasmtime_component_t *wc;
+  wasmtime_component_export_index_t *execute; /* NULL if it does not fit */
+  char *problems; /* why it does not fit the world; NULL when it fits */
+  unsigned caps;
+  char sha256[65];
+  mw_engine_t *engine;
+};
+
+typedef struct mw_item {
+  char *json;
+  size_t json_len;
+  uint8_t *binary; /* NULL: none */
+  size_t binary_len;
+} mw_item_t;
+
+struct mw_request {
+  mw_item_t *items;
+  size_t n_items;
+  char *env;
+  size_t env_len;
+  char *workflow_id, *execution_id, *node_id;
+  uint32_t run_index;
+  const mw_permissions_t *perms; /* borrowed; NULL: defaults */
+  const mw_host_t *host;         /* borrowed; NULL: no backends */
+};
+
+typedef struct mw_log {
+  mw_log_level_t level;
+  mw_log_source_t source;
+  char *message;
+} mw_log_t;
+
+typedef struct mw_event {
+  char *type;
+  char *payload;
+} mw_event_t;
+
+struct mw_result {
+  mw_outcome_t outcome;
+  mw_trap_kind_t trap;
+  char *message;
+  mw_item_t *items;
+  size_t n_items;
+  mw_stats_t stats;
+  mw_log_t *logs;
+  size_t n_logs, cap_logs;
+  mw_event_t *events;
+  size_t n_events, cap_events;
+};
+
+/* Per-execution state, reached from host calls through the store's data. */
+typedef struct mw_exec {
+  const mw_request_t *req;
+  const mw_permissions_t *perms;
+  const mw_host_t *host;
+  mw_result_t *result;
+  mw_limiter_t limiter;
+  uint64_t deadline_ns; /* CLOCK_MONOTONIC */
+  uint64_t log_bytes;
+  uint64_t http_requests;
+  mw_buf_t out_line, err_line; /* partial stdout/stderr lines */
+} mw_exec_t;
+
+/* host.c */
+struct mw_host {
+  mw_secrets_vtable_t secrets;
+  void *secrets_ctx;
+  void (*secrets_free)(void *);
+  mw_kv_vtable_t kv;
+  void *kv_ctx;
+  void (*kv_free)(void *);
+  mw_http_vtable_t http;
+  void *http_ctx;
+  void (*http_free)(void *);
+  mw_log_sink_fn log_sink;
+  void *log_ctx;
+  mw_event_sink_fn event_sink;
+  void *event_ctx;
+};
+
+/* Defines the marie:node interfaces in linker (host/interfaces.c). */
+mw_error_t *mw__define_host_interfaces(wasmtime_component_linker_t *linker);
+
+/* Records a log line / event in the execution, within its caps, and streams
+ * it to the host's sinks (result.c). */
+void mw__exec_log(mw_exec_t *ex, mw_log_level_t level, mw_log_source_t source,
+                  const char *msg, size_t len);
+void mw__exec_event(mw_exec_t *ex, const char *type, size_t type_len,
+                    const char *payload, size_t payload_len);
+
+/* Result construction (result.c). */
+mw_result_t *mw__result_new(void);
+
+/* An mw_error_t from a Wasmtime error, which is consumed. */
+mw_error_t *mw__from_wasmtime(mw_status_t status, wasmtime_error_t *werr,
+                              const char *what);
+/* The message of a Wasmtime error as a malloc'd string. */
+char *mw__wasmtime_message(const wasmtime_error_t *werr);
+
+uint64_t mw__now_ns(void);
+
+#endif
