@@ -19,3 +19,6 @@ cmake -S "${REPO_DIR}" -B "${ASAN_DIR}" -DCMAKE_BUILD_TYPE=Debug -DMW_SANITIZE=O
 cmake --build "${ASAN_DIR}" -j"${JOBS}"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir "${ASAN_DIR}" --output-on-failure -j"${JOBS}" -LE valgrind
+
+echo "test: short fuzzing run of the parsers (scripts/fuzz.sh; longer runs: MW_FUZZ_SECONDS)"
+MW_FUZZ_SECONDS="${MW_FUZZ_SECONDS:-10}" "${REPO_DIR}/scripts/fuzz.sh"

@@ -117,6 +117,53 @@ check("run cwasm", rc == 0 and json.loads(out) == {"ok": [{"json": "7"}]}, out)
 rc, _, err = run("run", comp("badimport"))
 check("run misfit", rc == 70 and "evil:net/raw" in err, err)
 
+# host backends from the command line
+db = os.path.join(TMP, "kv.db")
+kvp = write("kvp.json", '{"allow_kv": true, "kv_prefix": "cli:"}')
+put = write("put.json", json.dumps([{"json": "kv_put k - persisted"}]))
+get = write("get.json", json.dumps([{"json": "kv_get k"}]))
+rc, out, err = run("run", comp("host"), "--input", put, "--permissions", kvp, "--kv", "sqlite://" + db)
+check("sqlite put", rc == 0 and '\\"ok\\":true' in out, out + err)
+rc, out, err = run("run", comp("host"), "--input", get, "--permissions", kvp, "--kv", "sqlite://" + db)
+check("sqlite get in a new process", rc == 0 and "persisted" in out, out + err)
+rc, out, err = run("run", comp("host"), "--input", get, "--kv", "bogus://x")
+check("bad kv url", rc != 0 and "bogus://x" in err, err)
+
+events = os.path.join(TMP, "events.jsonl")
+ev = write("ev.json", json.dumps([{"json": "event a 1"}, {"json": "log info to-stderr"}]))
+rc, out, err = run("run", comp("host"), "--input", ev, "--events-out", events)
+lines = [json.loads(l) for l in open(events)]
+check("events-out file", rc == 0 and len(lines) == 1 and lines[0]["event_type"] == "a"
+      and lines[0]["payload"] == "1" and "time" in lines[0], str(lines))
+check("logs stay on stderr", "to-stderr" in err and '"event_type"' not in err, err)
+
+env = dict(os.environ, MW_SECRET_TOKEN="from-env-123")
+sp = write("sp.json", '{"allow_secrets": true, "secret_allowed_names": ["TOKEN"]}')
+sec = write("sec.json", json.dumps([{"json": "secret TOKEN"}]))
+p = subprocess.run([BIN, "run", comp("host"), "--input", sec, "--permissions", sp,
+                    "--secrets-env-prefix", "MW_SECRET_"], capture_output=True, text=True, env=env)
+check("secrets from env", p.returncode == 0 and "from-env-123" in p.stdout, p.stdout + p.stderr)
+rc, out, err = run("run", comp("host"), "--input", sec, "--secrets", secrets,
+                   "--secrets-env-prefix", "MW_SECRET_")
+check("one secrets source", rc == 64 and "one of" in err, err)
+
+# http through the CLI to a server on loopback: refused unless allowed
+srv = subprocess.Popen([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1",
+                        "--directory", TMP], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+try:
+    port = int(srv.stdout.readline().split("port ")[1].split(" ")[0])
+    write("hello.txt", "hello over http")
+    hp = write("hp.json", json.dumps({"allow_http": True, "http_allowed_hosts": ["127.0.0.1"]}))
+    hreq = write("hreq.json", json.dumps([{"json": f"http GET http://127.0.0.1:{port}/hello.txt"}]))
+    rc, out, err = run("run", comp("host"), "--input", hreq, "--permissions", hp)
+    check("loopback refused by default", rc == 0 and "loopback" in out and "hello over http" not in out, out)
+    rc, out, err = run("run", comp("host"), "--input", hreq, "--permissions", hp, "--allow-private-network")
+    check("loopback with --allow-private-network", rc == 0 and "hello over http" in out
+          and "warning" in err, out + err)
+finally:
+    srv.kill()
+    srv.wait()
+
 for sub in ("run", "inspect", "precompile"):
     rc, out, _ = run(sub, "--help")
     check(f"{sub} --help", rc == 0 and "usage: marie-wasm " + sub in out and "example" in out, out)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -56,6 +57,65 @@ static void secrets_only_when_named(void **state) {
     mw_result_free(r);
   }
   mw_host_free(h);
+}
+
+static void secrets_read_are_redacted_from_host_output(void **state) {
+  (void)state;
+  mw_host_t *h = secrets_host();
+  const char *cmds[] = {"secret API_KEY", "log info using k-123 now",
+                        "print stdout k-123", "event leak {\"key\": \"k-123\"}",
+                        "bogus k-123"};
+  mw_result_t *r = tu_host_cmds(
+      cmds, 5, "{\"allow_secrets\": true, \"secret_allowed_names\": [\"API_KEY\"]}",
+      h);
+  /* The unknown command makes the guest return err("unknown command: ...");
+   * the logs and events recorded before that are what matter here. */
+  assert_int_equal(mw_result_outcome(r), MW_OUTCOME_ERR);
+  char *j = tu_json(r);
+  if (strstr(j, "k-123")) fail_msg("secret leaked: %s", j);
+  free(j);
+  assert_string_equal(mw_result_log(r, 0, NULL, NULL), "using [REDACTED] now");
+  assert_string_equal(mw_result_log(r, 1, NULL, NULL), "stdout [REDACTED]");
+  const char *payload;
+  mw_result_event(r, 0, &payload);
+  assert_string_equal(payload, "{\"key\": \"[REDACTED]\"}");
+  mw_result_free(r);
+  /* A node that did not read the secret is not redacted (nothing to hide). */
+  const char *plain[] = {"log info k-123"};
+  r = tu_host_cmds(plain, 1, NULL, h);
+  assert_string_equal(mw_result_log(r, 0, NULL, NULL), "k-123");
+  mw_result_free(r);
+  mw_host_free(h);
+}
+
+/* The JSON-lines sink writes one line per record, with metadata. */
+static void jsonl_sink_streams_records(void **state) {
+  (void)state;
+  int logs[2], events[2];
+  assert_int_equal(pipe(logs), 0);
+  assert_int_equal(pipe(events), 0);
+  mw_host_t *h = mw_host_new();
+  mw_host_set_jsonl_sink(h, logs[1], events[1]);
+  const char *cmds[] = {"log error boom", "event done 42"};
+  mw_result_t *r = tu_host_cmds(cmds, 2, NULL, h);
+  mw_result_free(r);
+  mw_host_free(h);
+  close(logs[1]);
+  close(events[1]);
+  char buf[2048];
+  ssize_t n = read(logs[0], buf, sizeof buf - 1);
+  assert_true(n > 0);
+  buf[n] = '\0';
+  assert_non_null(strstr(buf, "\"level\":\"error\""));
+  assert_non_null(strstr(buf, "\"message\":\"boom\""));
+  assert_non_null(strstr(buf, "\"time\":\"20"));
+  assert_non_null(strstr(buf, "\"execution_id\":"));
+  assert_int_equal(buf[n - 1], '\n');
+  n = read(events[0], buf, sizeof buf - 1);
+  buf[n] = '\0';
+  assert_non_null(strstr(buf, "\"event_type\":\"done\",\"payload\":\"42\""));
+  close(logs[0]);
+  close(events[0]);
 }
 
 static void kv_round_trip_within_prefix(void **state) {
@@ -224,6 +284,8 @@ static void http_without_backend_is_an_error(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(secrets_only_when_named),
+      cmocka_unit_test(secrets_read_are_redacted_from_host_output),
+      cmocka_unit_test(jsonl_sink_streams_records),
       cmocka_unit_test(kv_round_trip_within_prefix),
       cmocka_unit_test(kv_denied_without_allow_kv),
       cmocka_unit_test(console_stdout_and_events_are_collected),

@@ -68,6 +68,10 @@ static void unknown_field_is_named(void **state) {
   expect_error("{\"http_allowed_hosts\": [\"a.com/path\"]}", "not a host pattern");
   expect_error("{\"http_allowed_hosts\": [\"user@a.com\"]}", "not a host pattern");
   expect_error("{\"http_allowed_hosts\": [\"a.com:99999\"]}", "not a host pattern");
+  expect_error("{\"http_allowed_hosts\": [\"[::1\"]}", "not a host pattern");
+  expect_error("{\"http_allowed_hosts\": [\"a..b.com\"]}", "not a host pattern");
+  expect_error("{\"http_allowed_hosts\": [\"*..b.com\"]}", "not a host pattern");
+  expect_error("{\"http_allowed_hosts\": [\"[evil.com]\"]}", "not a host pattern");
 }
 
 static void seed_example_parses(void **state) {
@@ -97,7 +101,7 @@ static void host_rules_match_exactly(void **state) {
   (void)state;
   mw_permissions_t *p = parse_ok(
       "{\"allow_http\": true, \"http_allowed_hosts\": [\"API.Example.com.\", "
-      "\"*.example.org\", \"https://secure.example.net:8443\"]}");
+      "\"*.example.org\", \"https://secure.example.net:8443\", \"[::1]:8080\"]}");
   struct {
     const char *scheme, *host;
     uint16_t port;
@@ -116,6 +120,8 @@ static void host_rules_match_exactly(void **state) {
       {"https", "secure.example.net", 8443, true},
       {"https", "secure.example.net", 443, false}, /* port pinned */
       {"http", "secure.example.net", 8443, false}, /* scheme pinned */
+      {"http", "[::1]", 8080, true},
+      {"http", "[::1]", 80, false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
     if (mw__permissions_url_allowed(p, cases[i].scheme, cases[i].host,

@@ -3,6 +3,7 @@
  * every run ends with its expected outcome, and the process's memory comes
  * back to where it was (stores, instances and pool slots are released).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +69,56 @@ static void thousands_of_bad_runs(void **state) {
 #endif
 }
 
+/* Executions on several threads share the engine and components; each
+ * gets its own outcome. */
+typedef struct worker {
+  size_t offset, runs, wrong;
+} worker_t;
+
+static void *worker_main(void *arg) {
+  worker_t *w = arg;
+  for (size_t i = 0; i < w->runs; i++) {
+    const run_case_t *k = &cases[(w->offset + i) % N_CASES];
+    mw_request_t *req;
+    mw_permissions_t *p = NULL;
+    mw_result_t *r = NULL;
+    if (mw_request_new(&req)) abort();
+    if (k->env && mw_request_set_env(req, k->env, strlen(k->env))) abort();
+    if (k->perms) {
+      if (mw_permissions_from_json(k->perms, strlen(k->perms), &p)) abort();
+      mw_request_set_permissions(req, p);
+    }
+    if (mw_execute(tu_engine(), tu_component(k->component), req, &r)) abort();
+    if (mw_result_outcome(r) != k->outcome || mw_result_trap_kind(r) != k->trap)
+      w->wrong++;
+    mw_result_free(r);
+    mw_permissions_free(p);
+    mw_request_free(req);
+  }
+  return NULL;
+}
+
+static void concurrent_runs_on_shared_engine(void **state) {
+  (void)state;
+  /* Load every component first: the test's component cache is not
+   * thread-safe (the library is). */
+  for (size_t i = 0; i < N_CASES; i++) tu_component(cases[i].component);
+  pthread_t t[4];
+  worker_t w[4];
+  for (size_t i = 0; i < 4; i++) {
+    w[i] = (worker_t){i * 3, 200, 0};
+    assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+  }
+  for (size_t i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(w[i].wrong, 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(thousands_of_bad_runs),
+      cmocka_unit_test(concurrent_runs_on_shared_engine),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,11 @@ MW_API void mw_engine_config_pooling(mw_engine_config_t *cfg, bool on);
 /* Concurrent instances the pool reserves room for (default 64). */
 MW_API void mw_engine_config_pool_instances(mw_engine_config_t *cfg,
                                             uint32_t n);
+/* Table elements each pooled table slot holds (default 20000). Larger slots
+ * cost time at every instantiation (slots are reset); raise it only for
+ * components with big function tables (interpreters). */
+MW_API void mw_engine_config_pool_table_elements(mw_engine_config_t *cfg,
+                                                 uint32_t n);
 /* Largest linear memory any instance may reach, in MiB (default 512).
  * Executions are further limited by their permissions' max_memory_mb. */
 MW_API void mw_engine_config_max_memory_mb(mw_engine_config_t *cfg,

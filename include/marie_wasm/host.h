@@ -59,6 +59,10 @@ typedef struct mw_http_request {
   size_t body_len;
   uint64_t timeout_ms; /* what is left of the execution's time */
   uint64_t max_response_bytes;
+  /* Checks a URL against the execution's permissions (scheme, host, port):
+   * backends that follow redirects must call it for every hop. */
+  bool (*url_allowed)(void *ctx, const char *url);
+  void *url_allowed_ctx;
 } mw_http_request_t;
 
 typedef struct mw_http_response {
@@ -126,6 +130,92 @@ MW_API void mw_host_set_event_sink(mw_host_t *host, mw_event_sink_fn fn,
                                    void *ctx);
 
 /* Built-in backends. */
+
+/* ---- built-in HTTP: libcurl ---- */
+typedef struct mw_http_options {
+  /* Allow loopback, private, link-local and other non-public addresses.
+   * Off by default: only for local testing. */
+  bool allow_private_network;
+  uint32_t max_redirects;      /* hops followed (each re-checked); default 5 */
+  uint64_t connect_timeout_ms; /* default 10000 (and never past the deadline) */
+  uint64_t max_response_bytes; /* body cap; default 8 MiB */
+} mw_http_options_t;
+
+/* Defaults as documented above. */
+MW_API void mw_http_options_init(mw_http_options_t *opts);
+
+/* HTTP through libcurl with SSRF defence: after DNS resolution the
+ * addresses are checked (non-public ones refused unless
+ * allow_private_network) and the connection is pinned to a checked address;
+ * redirects are followed here, not by libcurl, each hop re-checked. opts
+ * may be NULL (defaults); it is copied. */
+MW_API mw_error_t *mw_host_use_curl_http(mw_host_t *host,
+                                         const mw_http_options_t *opts);
+
+/* ---- built-in key-value stores ---- */
+/* Backend keys are "<kv_prefix>\x1f<key>": everything before the first
+ * unit separator (0x1f) is the node's namespace, which quotas count. */
+/* A field left 0 takes its default. Limits can only tighten what the kv
+ * interface itself allows (keys of 512 bytes, values of 1 MiB). */
+typedef struct mw_kv_limits {
+  uint32_t max_key_bytes;        /* default 512 */
+  uint32_t max_value_bytes;      /* default 1 MiB */
+  uint64_t max_keys_per_prefix;  /* default 10000 */
+  uint32_t timeout_ms;           /* network backends: per operation; 2000 */
+} mw_kv_limits_t;
+
+MW_API void mw_kv_limits_init(mw_kv_limits_t *limits);
+
+/* A key-value backend chosen by URL:
+ *   memory:                  in-process (the default of mw_host_use_memory_kv)
+ *   sqlite:///path/to/kv.db  SQLite, WAL mode; a put that returned survives
+ *                            a crash of the process
+ *   redis://host:port/db     Redis (hiredis); reconnects after failures;
+ *                            no AUTH, TLS or Cluster. A put that timed out
+ *                            may still be applied by the server later.
+ * TTL 0 deletes the key at once. SQLite paths must be absolute.
+ * limits may be NULL (defaults); it is copied.
+ * Errors: MW_ERR_INPUT (bad URL), MW_ERR_BACKEND (cannot open/connect). */
+MW_API mw_error_t *mw_host_use_kv_url(mw_host_t *host, const char *url,
+                                      const mw_kv_limits_t *limits);
+
+/* ---- built-in secrets providers ---- */
+/* Secrets from environment variables: with prefix "MW_SECRET_", the
+ * variable MW_SECRET_API_KEY is the secret API_KEY. Read at each lookup. */
+MW_API mw_error_t *mw_host_use_secrets_env(mw_host_t *host,
+                                           const char *prefix);
+
+/* Secrets from an encrypted file (AES-256-GCM; written with
+ * mw_secrets_file_set), decrypted once at load. key is 32 bytes.
+ * Errors: MW_ERR_IO, MW_ERR_INPUT (wrong key or corrupt file). */
+MW_API mw_error_t *mw_host_use_secrets_file(mw_host_t *host,
+                                            const char *path,
+                                            const uint8_t key[32]);
+
+/* The 32-byte key for encrypted secrets files from an environment variable
+ * holding 64 hex digits or base64 of 32 bytes, or from a file holding the
+ * same text. Errors: MW_ERR_INPUT naming the variable or file. */
+MW_API mw_error_t *mw_secrets_key_from_env(const char *var, uint8_t out[32]);
+MW_API mw_error_t *mw_secrets_key_from_file(const char *path, uint8_t out[32]);
+
+/* Adds or replaces one secret in an encrypted file (created if missing,
+ * written atomically). value NULL removes the name. */
+MW_API mw_error_t *mw_secrets_file_set(const char *path,
+                                       const uint8_t key[32],
+                                       const char *name, const char *value);
+/* The names in an encrypted file (never the values): a malloc'd array of
+ * malloc'd strings; free with mw_strings_free. */
+MW_API mw_error_t *mw_secrets_file_list(const char *path,
+                                        const uint8_t key[32],
+                                        char ***out_names, size_t *out_count);
+MW_API void mw_strings_free(char **strings, size_t count);
+
+/* ---- sinks ---- */
+/* Streams log records to log_fd and events to event_fd as JSON lines (with
+ * node_id, execution_id, an RFC 3339 timestamp, and level and source for
+ * logs), one write per line. The descriptors stay the caller's; -1 turns
+ * that stream off. Replaces the log and event sinks. Thread-safe. */
+MW_API void mw_host_set_jsonl_sink(mw_host_t *host, int log_fd, int event_fd);
 
 /* Secrets from a JSON object {"NAME": "value", ...} (copied).
  * Errors: MW_ERR_INPUT naming the bad entry, MW_ERR_NOMEM. */

@@ -34,5 +34,6 @@ mw_error_t *cli_engine(mw_engine_t **out);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_precompile(int argc, char **argv);
+int cmd_secrets(int argc, char **argv);
 
 #endif

@@ -3,11 +3,13 @@
  * one JSON document, logs and events on stderr as JSON lines while they
  * happen.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -30,6 +32,16 @@ static const char help[] =
     "                      max_output_bytes, max_log_bytes, max_events,\n"
     "                      max_http_requests\n"
     "  --secrets FILE      JSON object of secret name -> value\n"
+    "  --secrets-file FILE encrypted secrets file (marie-wasm secrets set);\n"
+    "                      key from MW_SECRETS_KEY\n"
+    "  --secrets-env-prefix PREFIX\n"
+    "                      secrets from environment variables PREFIX<NAME>\n"
+    "  --kv URL            key-value store: memory: (default),\n"
+    "                      sqlite:///path/kv.db, redis://host:port/db\n"
+    "  --events-out FILE   append events to FILE as JSON lines (not stderr)\n"
+    "  --allow-private-network\n"
+    "                      let http-client reach loopback and private\n"
+    "                      addresses (local testing only)\n"
     "  --stats             add fuel, time, memory and call counts to the result\n"
     "  --quiet             do not print logs and events on stderr\n"
     "\n"
@@ -41,36 +53,6 @@ static const char help[] =
     "  echo '{\"allow_kv\": true, \"kv_prefix\": \"node-1:\", \"timeout_ms\": 2000}' > perms.json\n"
     "  marie-wasm run node.wasm --input in.json --permissions perms.json --stats\n";
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
-static const char *const source_names[] = {"console", "stdout", "stderr",
-                                           "host"};
-
-static void print_log(void *ctx, const char *node_id, const char *exec_id,
-                      mw_log_level_t level, mw_log_source_t source,
-                      const char *msg, size_t len) {
-  (void)ctx;
-  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s%}", "type", "log",
-                        "node_id", node_id, "execution_id", exec_id, "level",
-                        level_names[level], "source", source_names[source],
-                        "message", msg, len);
-  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  if (s) fprintf(stderr, "%s\n", s);
-  free(s);
-  json_decref(o);
-}
-
-static void print_event(void *ctx, const char *node_id, const char *exec_id,
-                        const char *type, const char *payload, size_t len) {
-  (void)ctx;
-  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s%}", "type", "event",
-                        "node_id", node_id, "execution_id", exec_id,
-                        "event_type", type, "payload", payload, len);
-  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  if (s) fprintf(stderr, "%s\n", s);
-  free(s);
-  json_decref(o);
-}
-
 int cmd_run(int argc, char **argv) {
   static const struct option opts[] = {
       {"input", required_argument, 0, 'i'},
@@ -78,13 +60,19 @@ int cmd_run(int argc, char **argv) {
       {"context", required_argument, 0, 'c'},
       {"permissions", required_argument, 0, 'p'},
       {"secrets", required_argument, 0, 's'},
+      {"secrets-file", required_argument, 0, 'F'},
+      {"secrets-env-prefix", required_argument, 0, 'E'},
+      {"kv", required_argument, 0, 'k'},
+      {"events-out", required_argument, 0, 'o'},
+      {"allow-private-network", no_argument, 0, 'P'},
       {"stats", no_argument, 0, 'S'},
       {"quiet", no_argument, 0, 'q'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   const char *input = NULL, *env = NULL, *context = NULL, *perms_path = NULL,
-             *secrets = NULL;
-  bool stats = false, quiet = false;
+             *secrets = NULL, *secrets_file = NULL, *secrets_env = NULL,
+             *kv_url = "memory:", *events_out = NULL;
+  bool stats = false, quiet = false, private_net = false;
   int o;
   optind = 1;
   while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -94,6 +82,11 @@ int cmd_run(int argc, char **argv) {
       case 'c': context = optarg; break;
       case 'p': perms_path = optarg; break;
       case 's': secrets = optarg; break;
+      case 'F': secrets_file = optarg; break;
+      case 'E': secrets_env = optarg; break;
+      case 'k': kv_url = optarg; break;
+      case 'o': events_out = optarg; break;
+      case 'P': private_net = true; break;
       case 'S': stats = true; break;
       case 'q': quiet = true; break;
       case 'h': fputs(help, stdout); return MW_EXIT_OK;
@@ -116,6 +109,7 @@ int cmd_run(int argc, char **argv) {
   mw_result_t *res = NULL;
   char *text = NULL;
   size_t len = 0;
+  int events_fd = -1;
 
   /* Inputs first: a typo in a document should not wait for compilation. */
   if ((err = mw_request_new(&req))) goto fail;
@@ -146,16 +140,45 @@ int cmd_run(int argc, char **argv) {
     err = mw_error_new(MW_ERR_NOMEM, "out of memory");
     goto fail;
   }
-  if ((err = mw_host_use_memory_kv(host))) goto fail;
+  if ((secrets != NULL) + (secrets_file != NULL) + (secrets_env != NULL) > 1) {
+    fprintf(stderr, "marie-wasm run: use one of --secrets, --secrets-file, "
+                    "--secrets-env-prefix\n");
+    rc = MW_EXIT_USAGE;
+    goto out;
+  }
+  if ((err = mw_host_use_kv_url(host, kv_url, NULL))) goto fail;
   if (secrets) {
     if (!(text = cli_read_file(secrets, &len))) { rc = MW_EXIT_USAGE; goto out; }
     if ((err = mw_host_use_secrets_json(host, text, len))) goto fail_input;
     free(text), text = NULL;
+  } else if (secrets_file) {
+    uint8_t key[32];
+    if ((err = mw_secrets_key_from_env("MW_SECRETS_KEY", key))) goto fail_input;
+    err = mw_host_use_secrets_file(host, secrets_file, key);
+    memset(key, 0, sizeof key);
+    if (err) goto fail;
+  } else if (secrets_env) {
+    if ((err = mw_host_use_secrets_env(host, secrets_env))) goto fail_input;
   }
-  if (!quiet) {
-    mw_host_set_log_sink(host, print_log, NULL);
-    mw_host_set_event_sink(host, print_event, NULL);
+  mw_http_options_t http;
+  mw_http_options_init(&http);
+  if (private_net) {
+    fprintf(stderr, "marie-wasm: warning: --allow-private-network lets the "
+                    "node reach loopback and private addresses; use it for "
+                    "local testing only\n");
+    http.allow_private_network = true;
   }
+  if ((err = mw_host_use_curl_http(host, &http))) goto fail;
+  if (events_out && (events_fd = open(events_out, O_WRONLY | O_CREAT | O_APPEND |
+                                                      O_CLOEXEC, 0644)) < 0) {
+    fprintf(stderr, "marie-wasm: %s: %s\n", events_out, strerror(errno));
+    rc = MW_EXIT_FAILURE;
+    goto out;
+  }
+  mw_host_set_jsonl_sink(host, quiet ? -1 : STDERR_FILENO,
+                         events_fd >= 0 ? events_fd
+                         : quiet        ? -1
+                                        : STDERR_FILENO);
   mw_request_set_permissions(req, perms);
   mw_request_set_host(req, host);
 
@@ -191,5 +214,6 @@ out:
   mw_request_free(req);
   mw_host_free(host);
   mw_permissions_free(perms);
+  if (events_fd >= 0) close(events_fd);
   return rc;
 }

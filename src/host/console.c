@@ -7,8 +7,6 @@
 #include "host/host_int.h"
 #include "host/val.h"
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
-
 static wasmtime_error_t *console_log(void *env, wasmtime_context_t *ctx,
                                      const wasmtime_component_func_type_t *ty,
                                      wasmtime_component_val_t *args,
@@ -24,10 +22,7 @@ static wasmtime_error_t *console_log(void *env, wasmtime_context_t *ctx,
     return mw__bad_args("console.log");
   mw_log_level_t level = MW_LOG_INFO;
   const wasm_name_t *e = &args[0].of.enumeration;
-  for (int i = 0; i < 4; i++)
-    if (e->size == strlen(level_names[i]) &&
-        memcmp(e->data, level_names[i], e->size) == 0)
-      level = (mw_log_level_t)i;
+  mw__log_level_parse(e->data, e->size, &level);
   mw__exec_log(ex, level, MW_LOG_CONSOLE, msg, len);
   return NULL;
 }

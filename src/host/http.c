@@ -17,12 +17,6 @@
 #define MW_HTTP_MAX_HEADERS 64
 #define MW_HTTP_MAX_BODY (8u << 20)
 
-static void set_err(wasmtime_component_val_t *res, const char *msg) {
-  wasmtime_component_val_t s;
-  mw__val_string(&s, msg, strlen(msg));
-  mw__val_result(res, false, &s);
-}
-
 /* Parses url and checks it against the permissions. On refusal writes the
  * reason into why. */
 static bool url_allowed(mw_exec_t *ex, const char *url, char *why,
@@ -63,6 +57,12 @@ out:
   curl_free(port);
   curl_url_cleanup(u);
   return ok;
+}
+
+/* The redirect check handed to backends: same rules as the first hop. */
+static bool hop_allowed(void *ctx, const char *url) {
+  char why[512];
+  return url_allowed(ctx, url, why, sizeof why);
 }
 
 static bool has_crlf(const char *s, size_t n) {
@@ -223,6 +223,8 @@ static wasmtime_error_t *http_fetch(void *env, wasmtime_context_t *ctx,
       .timeout_ms = ex->deadline_ns > now ? (ex->deadline_ns - now) / 1000000
                                           : 0,
       .max_response_bytes = MW_HTTP_MAX_BODY,
+      .url_allowed = hop_allowed,
+      .url_allowed_ctx = ex,
   };
   mw_error_t *err = h->http.fetch(h->http_ctx, &req, &resp);
   if (err) {
@@ -233,7 +235,7 @@ static wasmtime_error_t *http_fetch(void *env, wasmtime_context_t *ctx,
   set_response(&results[0], &resp);
   goto out;
 fail:
-  set_err(&results[0], why);
+  mw__val_result_err(&results[0], why);
 out:
   free_headers(resp.headers, resp.header_count);
   free(resp.body);

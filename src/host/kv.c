@@ -11,13 +11,6 @@
 #include "host/val.h"
 #include "policy/permissions_int.h"
 
-/* Sets results[0] to result<_, string> err(msg). */
-static void set_err(wasmtime_component_val_t *res, const char *msg) {
-  wasmtime_component_val_t s;
-  mw__val_string(&s, msg, strlen(msg));
-  mw__val_result(res, false, &s);
-}
-
 /* Checks permission and key; returns the backend key or NULL with *why. */
 static char *checked_key(mw_exec_t *ex, const char *op,
                          const wasmtime_component_val_t *arg, size_t *klen,
@@ -87,7 +80,7 @@ static wasmtime_error_t *kv_put(void *env, wasmtime_context_t *ctx,
   size_t klen;
   char *key = checked_key(ex, "put", &args[0], &klen, why, sizeof why);
   if (!key) {
-    set_err(&results[0], why);
+    mw__val_result_err(&results[0], why);
     return NULL;
   }
   const mw_host_t *h = ex->host;
@@ -97,16 +90,16 @@ static wasmtime_error_t *kv_put(void *env, wasmtime_context_t *ctx,
   const wasmtime_component_val_t *t = args[2].of.option;
   if (t && t->kind == WASMTIME_COMPONENT_U32) ttl = t->of.u32;
   if (args[1].of.list.size > MW_KV_MAX_VALUE_BYTES) {
-    set_err(&results[0], "kv.put: value larger than 1 MiB");
+    mw__val_result_err(&results[0], "kv.put: value larger than 1 MiB");
   } else if (!mw__get_bytes(&args[1], &value, &vlen)) {
     free(key);
     return mw__bad_args("kv.put");
   } else if (!h || !h->kv.put) {
-    set_err(&results[0], "kv.put: no key-value backend configured");
+    mw__val_result_err(&results[0], "kv.put: no key-value backend configured");
   } else {
     mw_error_t *err = h->kv.put(h->kv_ctx, key, klen, value, vlen, ttl);
     if (err) {
-      set_err(&results[0], mw_error_message(err));
+      mw__val_result_err(&results[0], mw_error_message(err));
       mw_error_free(err);
     } else {
       mw__val_result(&results[0], true, NULL);
@@ -132,13 +125,13 @@ static wasmtime_error_t *kv_delete(void *env, wasmtime_context_t *ctx,
   char *key = checked_key(ex, "delete", &args[0], &klen, why, sizeof why);
   const mw_host_t *h = ex->host;
   if (!key) {
-    set_err(&results[0], why);
+    mw__val_result_err(&results[0], why);
   } else if (!h || !h->kv.del) {
-    set_err(&results[0], "kv.delete: no key-value backend configured");
+    mw__val_result_err(&results[0], "kv.delete: no key-value backend configured");
   } else {
     mw_error_t *err = h->kv.del(h->kv_ctx, key, klen);
     if (err) {
-      set_err(&results[0], mw_error_message(err));
+      mw__val_result_err(&results[0], mw_error_message(err));
       mw_error_free(err);
     } else {
       mw__val_result(&results[0], true, NULL);

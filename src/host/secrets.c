@@ -49,6 +49,7 @@ static wasmtime_error_t *secrets_get(void *env, wasmtime_context_t *ctx,
     }
   }
   if (value) {
+    mw__exec_note_secret(ex, value);
     wasmtime_component_val_t s;
     mw__val_string(&s, value, strlen(value));
     mw__val_option(&results[0], &s);

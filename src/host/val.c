@@ -42,6 +42,12 @@ void mw__val_result(wasmtime_component_val_t *v, bool ok,
   v->of.result.val = payload ? wasmtime_component_val_new(payload) : NULL;
 }
 
+void mw__val_result_err(wasmtime_component_val_t *v, const char *msg) {
+  wasmtime_component_val_t s;
+  mw__val_string(&s, msg, strlen(msg));
+  mw__val_result(v, false, &s);
+}
+
 wasmtime_component_valrecord_entry_t *mw__val_record(
     wasmtime_component_val_t *v, size_t n) {
   v->kind = WASMTIME_COMPONENT_RECORD;

@@ -25,6 +25,8 @@ void mw__val_option(wasmtime_component_val_t *v,
 /* result: ok/err with payload (moved) or none when payload is NULL. */
 void mw__val_result(wasmtime_component_val_t *v, bool ok,
                     wasmtime_component_val_t *payload);
+/* result<_, string>: err(msg). */
+void mw__val_result_err(wasmtime_component_val_t *v, const char *msg);
 /* record with n fields; fill names and values with mw__val_record_field. */
 wasmtime_component_valrecord_entry_t *mw__val_record(
     wasmtime_component_val_t *v, size_t n);

@@ -67,17 +67,36 @@ static void normalize_host(char *s) {
   if (n > 1 && s[n - 1] == '.') s[n - 1] = '\0';
 }
 
+/* A DNS name: at most 253 bytes, labels of 1 to 63 bytes of letters,
+ * digits, '-', '_' (or UTF-8, matched as written). */
 static bool valid_host_chars(const char *s) {
-  if (!*s) return false;
+  size_t n = strlen(s), label = 0;
+  if (n == 0 || n > 253) return false;
   for (const char *c = s; *c; c++) {
     unsigned char u = (unsigned char)*c;
-    if (!(isalnum(u) || u == '-' || u == '.' || u == '_' || u >= 0x80))
+    if (u == '.') {
+      if (label == 0) return false; /* empty label: ".a", "a..b" */
+      label = 0;
+      continue;
+    }
+    if (!(isalnum(u) || u == '-' || u == '_' || u >= 0x80) || ++label > 63)
       return false;
   }
+  return label > 0;
+}
+
+/* An IPv6 literal as curl_url reports it: "[" hex digits, ':' and '.' "]". */
+static bool valid_ipv6_literal(const char *s) {
+  size_t n = strlen(s);
+  if (n < 4 || n > 64 || s[0] != '[' || s[n - 1] != ']') return false;
+  for (size_t i = 1; i + 1 < n; i++)
+    if (!(isxdigit((unsigned char)s[i]) || s[i] == ':' || s[i] == '.'))
+      return false;
   return true;
 }
 
-/* Parses "[scheme://]host[:port]" or "[scheme://]*.suffix[:port]". */
+/* Parses "[scheme://]host[:port]", "[scheme://]*.suffix[:port]" or
+ * "[scheme://][ipv6][:port]". */
 static mw_error_t *parse_host_rule(const char *entry, mw_host_rule_t *out) {
   memset(out, 0, sizeof *out);
   const char *s = entry;
@@ -95,7 +114,8 @@ static mw_error_t *parse_host_rule(const char *entry, mw_host_rule_t *out) {
     for (char *c = out->scheme; *c; c++) *c = (char)tolower((unsigned char)*c);
     s = sep + 3;
   }
-  const char *colon = strchr(s, ':');
+  const char *host_end = s[0] == '[' ? strchr(s, ']') : NULL;
+  const char *colon = strchr(host_end ? host_end : s, ':');
   size_t host_len = colon ? (size_t)(colon - s) : strlen(s);
   if (colon) {
     char *end;
@@ -116,7 +136,9 @@ static mw_error_t *parse_host_rule(const char *entry, mw_host_rule_t *out) {
   normalize_host(out->host);
   /* A bare "*" or a pattern with path, userinfo or more wildcards would be
    * ambiguous: refuse it rather than guess. */
-  if (!valid_host_chars(out->host) || out->host[0] == '.') goto bad;
+  if (out->host[0] == '[' ? out->wildcard || !valid_ipv6_literal(out->host)
+                          : !valid_host_chars(out->host))
+    goto bad;
   return NULL;
 bad:
   free(out->scheme);
@@ -124,7 +146,8 @@ bad:
   memset(out, 0, sizeof *out);
   return mw_error_new(MW_ERR_INPUT,
                       "http_allowed_hosts: '%s' is not a host pattern "
-                      "(expected host, *.domain, optional scheme:// and :port)",
+                      "(expected host, *.domain or [ipv6], optional scheme:// "
+                      "and :port)",
                       entry);
 }
 

@@ -117,12 +117,14 @@ out:
 }
 
 static json_t *host_rule_json(const mw_host_rule_t *r) {
-  char buf[600];
   char port[8] = "";
   if (r->port) snprintf(port, sizeof port, ":%u", r->port);
-  snprintf(buf, sizeof buf, "%s%s%s%s%s", r->scheme ? r->scheme : "",
-           r->scheme ? "://" : "", r->wildcard ? "*." : "", r->host, port);
-  return json_string(buf);
+  /* Hosts are at most 253 bytes and schemes 5 (checked at parse time). */
+  char buf[5 + 3 + 2 + 253 + sizeof port + 1];
+  int n = snprintf(buf, sizeof buf, "%s%s%s%s%s", r->scheme ? r->scheme : "",
+                   r->scheme ? "://" : "", r->wildcard ? "*." : "", r->host,
+                   port);
+  return n >= 0 && (size_t)n < sizeof buf ? json_string(buf) : NULL;
 }
 
 char *mw_permissions_to_json(const mw_permissions_t *p) {

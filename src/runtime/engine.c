@@ -51,6 +51,7 @@ mw_engine_config_t *mw_engine_config_new(void) {
   if (!c) return NULL;
   c->pooling = true;
   c->pool_instances = 64;
+  c->pool_table_elements = 20000;
   c->max_memory_mb = 512;
   c->tick_ms = 2;
   c->max_wasm_stack = 512 * 1024;
@@ -79,6 +80,9 @@ void mw_engine_config_pooling(mw_engine_config_t *c, bool on) {
 void mw_engine_config_pool_instances(mw_engine_config_t *c, uint32_t n) {
   if (c && n) c->pool_instances = n;
 }
+void mw_engine_config_pool_table_elements(mw_engine_config_t *c, uint32_t n) {
+  if (c && n) c->pool_table_elements = n;
+}
 void mw_engine_config_max_memory_mb(mw_engine_config_t *c, uint32_t mb) {
   if (c && mb) c->max_memory_mb = mb;
 }
@@ -93,8 +97,9 @@ void mw_engine_config_max_wasm_stack(mw_engine_config_t *c, uint64_t bytes) {
 
 /* Pool sizes per component instance. A component built with the WASI
  * adapter has a handful of core instances (main module, adapter, shims),
- * two memories and a few tables; interpreters (Python, JS) need large
- * tables. */
+ * two memories and a few tables. Table slots are reset at every
+ * instantiation, so their size is a per-execution cost (100k elements cost
+ * ~20 us per execution against 20k; see docs/PERFORMANCE.md). */
 static void configure_pool(wasm_config_t *wc, const mw_engine_config_t *c) {
   wasmtime_pooling_allocation_config_t *pc =
       wasmtime_pooling_allocation_config_new();
@@ -109,7 +114,8 @@ static void configure_pool(wasm_config_t *wc, const mw_engine_config_t *c) {
   wasmtime_pooling_allocation_config_max_tables_per_component_set(pc, 32);
   wasmtime_pooling_allocation_config_max_memory_size_set(
       pc, (size_t)c->max_memory_mb << 20);
-  wasmtime_pooling_allocation_config_table_elements_set(pc, 100000);
+  wasmtime_pooling_allocation_config_table_elements_set(pc,
+                                                        c->pool_table_elements);
   wasmtime_pooling_allocation_config_max_core_instance_size_set(pc, 1 << 20);
   wasmtime_pooling_allocation_config_max_component_instance_size_set(pc,
                                                                      1 << 20);

@@ -323,6 +323,16 @@ mw_error_t *mw_execute(mw_engine_t *engine, const mw_component_t *c,
   if (ex.out_line.len) emit_line(&ex, MW_LOG_STDOUT, ex.out_line.data, ex.out_line.len);
   if (ex.err_line.len) emit_line(&ex, MW_LOG_STDERR, ex.err_line.data, ex.err_line.len);
 
+  /* Nothing the host writes may carry a secret the guest read. */
+  if (r->message && ex.n_secrets_read) {
+    char *m = mw__redact(&ex, r->message, strlen(r->message), NULL);
+    if (m) {
+      free(r->message);
+      r->message = m;
+    }
+  }
+  mw__exec_forget_secrets(&ex);
+
   uint64_t left = 0;
   wasmtime_error_t *ferr = wasmtime_context_get_fuel(ctx, &left);
   if (ferr)

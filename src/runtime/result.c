@@ -84,6 +84,29 @@ const char *mw_result_event(const mw_result_t *r, size_t i,
   return r->events[i].type;
 }
 
+/* ---- names --------------------------------------------------------------- */
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const source_names[] = {"console", "stdout", "stderr",
+                                           "host"};
+
+const char *mw__log_level_name(mw_log_level_t level) {
+  return (unsigned)level < 4 ? level_names[level] : "info";
+}
+
+const char *mw__log_source_name(mw_log_source_t source) {
+  return (unsigned)source < 4 ? source_names[source] : "host";
+}
+
+bool mw__log_level_parse(const char *s, size_t n, mw_log_level_t *out) {
+  for (int i = 0; i < 4; i++)
+    if (n == strlen(level_names[i]) && memcmp(s, level_names[i], n) == 0) {
+      *out = (mw_log_level_t)i;
+      return true;
+    }
+  return false;
+}
+
 /* ---- recording ---------------------------------------------------------- */
 
 void mw__exec_log(mw_exec_t *ex, mw_log_level_t level, mw_log_source_t source,
@@ -104,7 +127,7 @@ void mw__exec_log(mw_exec_t *ex, mw_log_level_t level, mw_log_source_t source,
     r->logs = v;
     r->cap_logs = cap;
   }
-  char *m = strndup(msg, len);
+  char *m = mw__redact(ex, msg, len, NULL);
   if (!m) {
     r->stats.logs_dropped++;
     return;
@@ -139,7 +162,8 @@ void mw__exec_event(mw_exec_t *ex, const char *type, size_t type_len,
     r->events = v;
     r->cap_events = cap;
   }
-  char *t = strndup(type, type_len), *p = strndup(payload, payload_len);
+  char *t = mw__redact(ex, type, type_len, NULL);
+  char *p = mw__redact(ex, payload, payload_len, NULL);
   if (!t || !p) {
     free(t);
     free(p);
@@ -156,9 +180,6 @@ void mw__exec_event(mw_exec_t *ex, const char *type, size_t type_len,
 
 /* ---- JSON --------------------------------------------------------------- */
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
-static const char *const source_names[] = {"console", "stdout", "stderr",
-                                           "host"};
 
 static json_t *items_json(const mw_result_t *r) {
   json_t *a = json_array();
@@ -213,8 +234,8 @@ char *mw_result_to_json(const mw_result_t *r, unsigned flags) {
     for (size_t i = 0; i < r->n_logs; i++)
       json_array_append_new(
           a, json_pack("{s:s, s:s, s:s}", "level",
-                       level_names[r->logs[i].level], "source",
-                       source_names[r->logs[i].source], "message",
+                       mw__log_level_name(r->logs[i].level), "source",
+                       mw__log_source_name(r->logs[i].source), "message",
                        r->logs[i].message));
     json_object_set_new(doc, "logs", a);
   }

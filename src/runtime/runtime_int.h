@@ -19,6 +19,7 @@ struct mw_engine_config {
   char *cache_dir;
   bool pooling;
   uint32_t pool_instances;
+  uint32_t pool_table_elements;
   uint32_t max_memory_mb;
   uint32_t tick_ms;
   uint64_t max_wasm_stack;
@@ -98,6 +99,8 @@ typedef struct mw_exec {
   uint64_t log_bytes;
   uint64_t http_requests;
   mw_buf_t out_line, err_line; /* partial stdout/stderr lines */
+  char **secrets_read;          /* values handed to the guest: redacted */
+  size_t n_secrets_read;
 } mw_exec_t;
 
 /* host.c */
@@ -115,6 +118,8 @@ struct mw_host {
   void *log_ctx;
   mw_event_sink_fn event_sink;
   void *event_ctx;
+  int jsonl_log_fd, jsonl_event_fd; /* mw_host_set_jsonl_sink */
+  pthread_mutex_t jsonl_lock;
 };
 
 /* Defines the marie:node interfaces in linker (host/interfaces.c). */
@@ -126,6 +131,21 @@ void mw__exec_log(mw_exec_t *ex, mw_log_level_t level, mw_log_source_t source,
                   const char *msg, size_t len);
 void mw__exec_event(mw_exec_t *ex, const char *type, size_t type_len,
                     const char *payload, size_t payload_len);
+
+/* Remembers a secret value the guest read, so that the host never writes
+ * it into logs, events or messages (redact.c). */
+void mw__exec_note_secret(mw_exec_t *ex, const char *value);
+/* A malloc'd copy of s[0..len) with every remembered secret replaced by
+ * "[REDACTED]"; NULL when out of memory. */
+char *mw__redact(const mw_exec_t *ex, const char *s, size_t len,
+                 size_t *out_len);
+void mw__exec_forget_secrets(mw_exec_t *ex);
+
+/* "info", "stdout", ...: the names used in JSON (result.c). */
+const char *mw__log_level_name(mw_log_level_t level);
+const char *mw__log_source_name(mw_log_source_t source);
+/* The level named by the n bytes at s; false when unknown. */
+bool mw__log_level_parse(const char *s, size_t n, mw_log_level_t *out);
 
 /* Result construction (result.c). */
 mw_result_t *mw__result_new(void);
