@@ -36,6 +36,9 @@ fi
 export PATH="${HOME}/.cargo/bin:${PATH}"
 command -v cargo >/dev/null || die "cargo not found (a Rust toolchain >= 1.95 is needed to build Wasmtime)"
 
+# The CLI secrets test reads encrypted files back with the cryptography package.
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
+
 "${REPO_DIR}/scripts/install-guest-tools.sh"
 
 say "configuring and building in ${BUILD_DIR} (the first build compiles Wasmtime: several minutes)"

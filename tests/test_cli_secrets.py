@@ -120,7 +120,7 @@ check("missing key on set", rc == 64 and "MW_SECRETS_KEY" in err, err)
 rc, out, err = run("list", "--file", F, key="not-a-key")
 check("malformed key", rc == 64 and "MW_SECRETS_KEY" in err and "not-a-key" not in err, err)
 rc, out, err = run("list", "--file", F, "--key-file", path("nokey"), key=None)
-check("missing key file", rc == 70 and "nokey" in err, err)
+check("missing key file", rc == 64 and "nokey" in err, err)
 
 # wrong key -> 64, says nothing about the contents, leaves the file alone
 before = open(F, "rb").read()

@@ -269,6 +269,28 @@ static void http_checked_before_backend(void **state) {
   mw_host_free(h);
 }
 
+/* Backends written by embedders may return bytes that are not UTF-8; the
+ * guest must get valid strings, and the host must not abort. */
+static mw_error_t *bad_secret(void *ctx, const char *name, char **out) {
+  (void)ctx, (void)name;
+  *out = strdup("ok\xff\xfe\xc0\x80" "end");
+  return NULL;
+}
+
+static void invalid_utf8_from_backends_is_repaired(void **state) {
+  (void)state;
+  mw_host_t *h = mw_host_new();
+  static const mw_secrets_vtable_t vt = {bad_secret};
+  mw_host_set_secrets(h, &vt, NULL, NULL);
+  const char *cmds[] = {"secret S"};
+  mw_result_t *r = tu_host_cmds(
+      cmds, 1, "{\"allow_secrets\": true, \"secret_allowed_names\": [\"S\"]}", h);
+  assert_string_equal(tu_item(r, 0),
+                      "{\"op\":\"secret\",\"found\":true,\"value\":\"ok????end\"}");
+  mw_result_free(r);
+  mw_host_free(h);
+}
+
 static void http_without_backend_is_an_error(void **state) {
   (void)state;
   const char *ok[] = {"http GET https://api.example.com/"};
@@ -291,6 +313,7 @@ int main(void) {
       cmocka_unit_test(console_stdout_and_events_are_collected),
       cmocka_unit_test(http_checked_before_backend),
       cmocka_unit_test(http_without_backend_is_an_error),
+      cmocka_unit_test(invalid_utf8_from_backends_is_repaired),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -181,7 +181,10 @@ MW_API mw_error_t *mw_host_use_kv_url(mw_host_t *host, const char *url,
 
 /* ---- built-in secrets providers ---- */
 /* Secrets from environment variables: with prefix "MW_SECRET_", the
- * variable MW_SECRET_API_KEY is the secret API_KEY. Read at each lookup. */
+ * variable MW_SECRET_API_KEY is the secret API_KEY. The variables are
+ * copied when the provider is installed (thread-safe; install again to pick
+ * up changes). Errors: MW_ERR_INPUT for an empty prefix, one with '=', or a
+ * value that is not UTF-8. */
 MW_API mw_error_t *mw_host_use_secrets_env(mw_host_t *host,
                                            const char *prefix);
 
@@ -199,7 +202,8 @@ MW_API mw_error_t *mw_secrets_key_from_env(const char *var, uint8_t out[32]);
 MW_API mw_error_t *mw_secrets_key_from_file(const char *path, uint8_t out[32]);
 
 /* Adds or replaces one secret in an encrypted file (created if missing,
- * written atomically). value NULL removes the name. */
+ * written atomically). value NULL removes the name (MW_ERR_INPUT when it is
+ * not there). */
 MW_API mw_error_t *mw_secrets_file_set(const char *path,
                                        const uint8_t key[32],
                                        const char *name, const char *value);

@@ -16,7 +16,7 @@ static const char usage[] =
     "  run          execute a node (.wasm or .cwasm) on input items\n"
     "  inspect      show a component's imports, exports and needed permissions\n"
     "  precompile   compile a .wasm to a native .cwasm artifact\n"
-    "  secrets      manage an encrypted secrets file (set, list)\n"
+    "  secrets      manage an encrypted secrets file (set, unset, list)\n"
     "  version      print versions\n"
     "\n"
     "Run 'marie-wasm <command> --help' for a command's options.\n";

@@ -155,7 +155,7 @@ int cmd_run(int argc, char **argv) {
     uint8_t key[32];
     if ((err = mw_secrets_key_from_env("MW_SECRETS_KEY", key))) goto fail_input;
     err = mw_host_use_secrets_file(host, secrets_file, key);
-    memset(key, 0, sizeof key);
+    explicit_bzero(key, sizeof key);
     if (err) goto fail;
   } else if (secrets_env) {
     if ((err = mw_host_use_secrets_env(host, secrets_env))) goto fail_input;

@@ -135,24 +135,25 @@ static int parse_args(int argc, char **argv, const char *usage, bool has_name,
   return -1;
 }
 
-/* The key from --key-file, else MW_SECRETS_KEY. Returns -1 or an exit
- * code (after a message that names where a key should come from). */
+/* The key from --key-file, else MW_SECRETS_KEY. Returns -1, or 64 after a
+ * message that names where a key should come from. */
 static int get_key(const args_t *a, uint8_t key[32]) {
   mw_error_t *err;
   if (a->key_file) {
     err = mw_secrets_key_from_file(a->key_file, key);
+  } else if (!getenv("MW_SECRETS_KEY") || !*getenv("MW_SECRETS_KEY")) {
+    fprintf(stderr,
+            "marie-wasm secrets: no key: set MW_SECRETS_KEY or pass "
+            "--key-file PATH (64 hex digits or base64 of 32 bytes; make "
+            "one with `openssl rand -hex 32`)\n");
+    return MW_EXIT_USAGE;
   } else {
-    const char *env = getenv("MW_SECRETS_KEY");
-    if (!env || !*env) {
-      fprintf(stderr,
-              "marie-wasm secrets: no key: set MW_SECRETS_KEY or pass "
-              "--key-file PATH (64 hex digits or base64 of 32 bytes; make "
-              "one with `openssl rand -hex 32`)\n");
-      return MW_EXIT_USAGE;
-    }
     err = mw_secrets_key_from_env("MW_SECRETS_KEY", key);
   }
-  return err ? cli_fail(err, "secrets") : -1;
+  if (!err) return -1;
+  /* Any key problem, an unreadable key file included, is bad input. */
+  cli_fail(err, "secrets");
+  return MW_EXIT_USAGE;
 }
 
 /* Reads the value from stdin: all of it from a pipe or file, one line

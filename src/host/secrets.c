@@ -3,6 +3,7 @@
  * permissions allow secrets and name it; otherwise the guest gets `none`,
  * exactly as for a secret that does not exist, and the host logs the denial.
  */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ static wasmtime_error_t *secrets_get(void *env, wasmtime_context_t *ctx,
     wasmtime_component_val_t s;
     mw__val_string(&s, value, strlen(value));
     mw__val_option(&results[0], &s);
+    OPENSSL_cleanse(value, strlen(value));
     free(value);
   }
   free(cname);

@@ -24,6 +24,7 @@
 
 #include "host/host_int.h"
 #include "util/error_int.h"
+#include "util/utf8.h"
 
 #define MAX_NAME_BYTES 256
 #define MAX_PREFIX_BYTES 256
@@ -37,39 +38,6 @@ typedef struct env_secrets {
   env_secret_t *items;
   size_t count;
 } env_secrets_t;
-
-/* Strict UTF-8 (no overlong forms, surrogates or code points past
- * U+10FFFF), the same rule the component model applies to strings. */
-static bool utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      len = 2, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += len;
-  }
-  return true;
-}
 
 static void env_free(void *ctx) {
   env_secrets_t *m = ctx;
@@ -112,7 +80,7 @@ static mw_error_t *env_add(env_secrets_t *m, const char *entry,
   const char *value = eq + 1;
   /* The value would abort the process when handed to the guest as a
    * string; say which variable (never its value). */
-  if (!utf8_valid((const unsigned char *)value, strlen(value)))
+  if (!mw__utf8_valid((const unsigned char *)value, strlen(value)))
     return mw_error_new(MW_ERR_INPUT,
                         "secrets: environment variable %s%.*s: value is not "
                         "valid UTF-8",

@@ -48,6 +48,7 @@
 #include "host/host_int.h"
 #include "util/base64.h"
 #include "util/error_int.h"
+#include "util/utf8.h"
 
 #define MAGIC "MWSECRETS\n"
 #define MAGIC_LEN 10
@@ -63,39 +64,6 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* Strict UTF-8, as the component model requires of strings (a copy of the
- * check in secrets_env.c; both could move to src/util). */
-static bool utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      len = 2, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += len;
-  }
-  return true;
-}
-
 /* Names: 1 to 256 bytes of UTF-8 without control characters (so `list`
  * prints one name per line and logs stay one line). NULs cannot occur in a
  * C string. */
@@ -104,7 +72,7 @@ static bool name_valid(const char *name) {
   if (n == 0 || n > MAX_NAME_BYTES) return false;
   for (size_t i = 0; i < n; i++)
     if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) return false;
-  return utf8_valid((const unsigned char *)name, n);
+  return mw__utf8_valid((const unsigned char *)name, n);
 }
 
 /* jansson keeps a string's bytes in a private malloc'd buffer; wiping them
@@ -372,7 +340,7 @@ static mw_error_t *load(const char *path, const uint8_t key[32],
                         bool allow_missing, json_t **out) {
   uint8_t *data;
   size_t len;
-  bool missing;
+  bool missing = false;
   *out = NULL;
   mw_error_t *err = read_small_file(path, MAX_FILE_BYTES, &data, &len,
                                     allow_missing ? &missing : NULL);
@@ -452,7 +420,7 @@ mw_error_t *mw_secrets_file_set(const char *path, const uint8_t key[32],
                         "control characters)",
                         MAX_NAME_BYTES);
   if (value && (strlen(value) > MAX_VALUE_BYTES ||
-                !utf8_valid((const unsigned char *)value, strlen(value))))
+                !mw__utf8_valid((const unsigned char *)value, strlen(value))))
     return mw_error_new(MW_ERR_INPUT,
                         "secrets: the value of '%s' must be valid UTF-8 of at "
                         "most %u bytes",

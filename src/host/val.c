@@ -3,12 +3,18 @@
  */
 #include "host/val.h"
 
+#include "util/utf8.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 void mw__val_string(wasmtime_component_val_t *v, const char *s, size_t n) {
   v->kind = WASMTIME_COMPONENT_STRING;
   wasm_byte_vec_new(&v->of.string, n, s);
+  /* Wasmtime aborts on a host string that is not UTF-8; backends and
+   * servers can send anything. */
+  if (n && !mw__utf8_valid((const unsigned char *)v->of.string.data, n))
+    mw__utf8_sanitize(v->of.string.data, n);
 }
 
 void mw__val_bytes(wasmtime_component_val_t *v, const uint8_t *p, size_t n) {

@@ -19,6 +19,7 @@
 #include "policy/permissions_int.h"
 #include "runtime/runtime_int.h"
 #include "util/error_int.h"
+#include "util/utf8.h"
 
 /* The typed call of `execute` (third_party/wasmtime/src/execute.rs). */
 typedef struct mw_call_item {
@@ -72,19 +73,9 @@ static void make_default_perms(void) { default_perms = mw_permissions_new(); }
  * the record stays valid text. */
 static void emit_line(mw_exec_t *ex, mw_log_source_t src, char *line,
                       size_t len) {
-  for (size_t i = 0; i < len;) {
-    unsigned char c = (unsigned char)line[i];
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
-                            : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n && i + n <= len;
-    for (size_t k = 1; ok && k < n; k++)
-      ok = ((unsigned char)line[i + k] >> 6) == 2;
-    if (!ok || c == 0) {
-      line[i++] = '?';
-      continue;
-    }
-    i += n;
-  }
+  mw__utf8_sanitize(line, len);
+  for (size_t i = 0; i < len; i++)
+    if (line[i] == '\0') line[i] = '?';
   mw__exec_log(ex, src == MW_LOG_STDERR ? MW_LOG_WARN : MW_LOG_INFO, src, line,
                len);
 }
