@@ -26,19 +26,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
       curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-    for (char *c = host; *c; c++)
+    char *ascii = mw__host_to_ascii(host); /* as http.c does */
+    for (char *c = ascii; c && *c; c++)
       if (*c >= 'A' && *c <= 'Z') *c = (char)(*c | 0x20);
-    if (mw__permissions_url_allowed(p, scheme, host, (uint16_t)atoi(port))) {
+    if (ascii && mw__permissions_url_allowed(p, scheme, ascii, (uint16_t)atoi(port))) {
       const mw_host_rule_t *r = &p->hosts[0];
-      size_t hl = strlen(host), rl = strlen(r->host);
+      size_t hl = strlen(ascii), rl = strlen(r->host);
       if (r->wildcard) {
-        if (!(hl > rl + 1 && host[hl - rl - 1] == '.' &&
-              strcmp(host + hl - rl, r->host) == 0))
+        if (!(hl > rl + 1 && ascii[hl - rl - 1] == '.' &&
+              strcmp(ascii + hl - rl, r->host) == 0))
           abort();
-      } else if (strcmp(host, r->host) != 0) {
+      } else if (strcmp(ascii, r->host) != 0) {
         abort();
       }
     }
+    free(ascii);
   }
   curl_free(host);
   curl_free(scheme);

@@ -12,7 +12,7 @@ set -Eeuo pipefail
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${MW_BUILD_DIR:-${REPO_DIR}/build}"
 DEB_PACKAGES=(build-essential cmake pkg-config git python3 libsqlite3-dev libhiredis-dev redis-server
-              libseccomp-dev bubblewrap
+              libseccomp-dev libidn2-dev bubblewrap
               libjansson-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libmicrohttpd-dev
               valgrind clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32)
 

@@ -7,6 +7,7 @@ Prints 'N passed, N failed' and exits non-zero on any failure.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -168,5 +169,6 @@ for sub in ("run", "inspect", "precompile"):
     rc, out, _ = run(sub, "--help")
     check(f"{sub} --help", rc == 0 and "usage: marie-wasm " + sub in out and "example" in out, out)
 
+shutil.rmtree(TMP, ignore_errors=True)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -247,6 +247,21 @@ static void http_checked_before_backend(void **state) {
   }
   assert_int_equal(fake.calls, 1); /* the backend never saw them */
   mw_result_free(r);
+  /* International names: an entry and a URL match whichever way each is
+   * written (Unicode or punycode); a look-alike does not. */
+  const char *idn[] = {"http GET http://b\xc3\xbc" "cher.example/",
+                       "http GET http://xn--bcher-kva.example/",
+                       "http GET http://bucher.example/"};
+  r = tu_host_cmds(idn, 3,
+                   "{\"allow_http\": true, \"http_allowed_hosts\": "
+                   "[\"b\xc3\xbc" "cher.example\"]}",
+                   h);
+  assert_non_null(strstr(tu_item(r, 0), "\"ok\":true"));
+  assert_non_null(strstr(tu_item(r, 1), "\"ok\":true"));
+  assert_non_null(strstr(tu_item(r, 2), "denied"));
+  mw_result_free(r);
+  assert_int_equal(fake.calls, 3);
+  fake.calls = 1;
   /* No allow_http, or an empty list: denied whatever the host. */
   const char *perms[] = {"{\"http_allowed_hosts\": [\"api.example.com\"]}",
                          "{\"allow_http\": true, \"http_allowed_hosts\": []}"};

@@ -22,7 +22,7 @@
 static bool url_allowed(mw_exec_t *ex, const char *url, char *why,
                         size_t why_size) {
   CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL, *port = NULL;
+  char *scheme = NULL, *host = NULL, *port = NULL, *ascii = NULL;
   bool ok = false;
   if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
@@ -37,21 +37,29 @@ static bool url_allowed(mw_exec_t *ex, const char *url, char *why,
     snprintf(why, why_size, "http-client: scheme '%s' not allowed", scheme);
     goto out;
   }
-  for (char *c = host; *c; c++)
+  /* Punycode, so "bücher.example" and "xn--bcher-kva.example" are one
+   * host to the allow-list (entries are converted the same way). */
+  ascii = mw__host_to_ascii(host);
+  if (!ascii) {
+    snprintf(why, why_size, "http-client: invalid international host name");
+    goto out;
+  }
+  for (char *c = ascii; *c; c++)
     if (*c >= 'A' && *c <= 'Z') *c = (char)(*c | 0x20);
-  size_t hl = strlen(host);
-  if (hl > 1 && host[hl - 1] == '.') host[hl - 1] = '\0';
+  size_t hl = strlen(ascii);
+  if (hl > 1 && ascii[hl - 1] == '.') ascii[hl - 1] = '\0';
   long p = strtol(port, NULL, 10);
-  if (!mw__permissions_url_allowed(ex->perms, scheme, host, (uint16_t)p)) {
+  if (!mw__permissions_url_allowed(ex->perms, scheme, ascii, (uint16_t)p)) {
     snprintf(why, why_size,
              "http-client: request to '%s' denied: needs allow_http and the "
              "host in http_allowed_hosts",
-             host);
+             ascii);
     mw__host_denied(ex, "%s", why);
     goto out;
   }
   ok = true;
 out:
+  free(ascii);
   curl_free(scheme);
   curl_free(host);
   curl_free(port);

@@ -8,6 +8,7 @@
 #include "policy/permissions_int.h"
 
 #include <ctype.h>
+#include <idn2.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +68,32 @@ static void normalize_host(char *s) {
   if (n > 1 && s[n - 1] == '.') s[n - 1] = '\0';
 }
 
+char *mw__host_to_ascii(const char *host) {
+  bool ascii = true;
+  for (const char *c = host; *c; c++)
+    if ((unsigned char)*c >= 0x80) ascii = false;
+  if (ascii) return strdup(host);
+  /* IDNA 2008 (libidn2), locale-independent: UTF-8 in, punycode out. */
+  char *out = NULL;
+  if (idn2_lookup_u8((const uint8_t *)host, (uint8_t **)&out,
+                     IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
+    return NULL;
+  char *copy = strdup(out);
+  idn2_free(out);
+  return copy;
+}
+
+static bool to_punycode(char **host) {
+  char *a = mw__host_to_ascii(*host);
+  if (!a) return false;
+  free(*host);
+  *host = a;
+  normalize_host(*host);
+  return true;
+}
+
 /* A DNS name: at most 253 bytes, labels of 1 to 63 bytes of letters,
- * digits, '-', '_' (or UTF-8, matched as written). */
+ * digits, '-', '_' (international names arrive here in punycode). */
 static bool valid_host_chars(const char *s) {
   size_t n = strlen(s), label = 0;
   if (n == 0 || n > 253) return false;
@@ -79,7 +104,7 @@ static bool valid_host_chars(const char *s) {
       label = 0;
       continue;
     }
-    if (!(isalnum(u) || u == '-' || u == '_' || u >= 0x80) || ++label > 63)
+    if (!(isalnum(u) || u == '-' || u == '_') || ++label > 63)
       return false;
   }
   return label > 0;
@@ -134,6 +159,7 @@ static mw_error_t *parse_host_rule(const char *entry, mw_host_rule_t *out) {
     return mw__nomem();
   }
   normalize_host(out->host);
+  if (out->host[0] != '[' && !to_punycode(&out->host)) goto bad;
   /* A bare "*" or a pattern with path, userinfo or more wildcards would be
    * ambiguous: refuse it rather than guess. */
   if (out->host[0] == '[' ? out->wildcard || !valid_ipv6_literal(out->host)

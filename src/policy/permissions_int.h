@@ -35,6 +35,11 @@ struct mw_permissions {
 bool mw__permissions_url_allowed(const mw_permissions_t *p, const char *scheme,
                                  const char *host, uint16_t port);
 
+/* host in ASCII: international names converted to punycode (IDNA 2008),
+ * so that an allow-list entry and a URL compare the same whichever way each
+ * was written. malloc'd; NULL when the name is not valid IDNA. */
+char *mw__host_to_ascii(const char *host);
+
 /* Builds the backend key for a guest key: prefix, then the ASCII unit
  * separator, then the key. The separator may appear in neither prefixes nor
  * keys, so one node's keys can never equal another's (prefixes "a:" and
