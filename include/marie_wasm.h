@@ -21,5 +21,6 @@
 #include "marie_wasm/permissions.h"
 #include "marie_wasm/host.h"
 #include "marie_wasm/execute.h"
+#include "marie_wasm/storage.h"
 
 #endif

@@ -6,9 +6,7 @@
  * `execute` export. Executions then only instantiate.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +16,7 @@
 #include "runtime/runtime_int.h"
 #include "runtime/wit_type.h"
 #include "util/error_int.h"
+#include "util/file.h"
 
 #define ITEM_T "record{json: string, binary: option<list<u8>>}"
 
@@ -184,13 +183,6 @@ static mw_error_t *check_world(mw_component_t *c) {
   return NULL;
 }
 
-static void sha256_hex(const uint8_t *p, size_t n, char out[65]) {
-  unsigned char md[32];
-  unsigned int mdlen = 0;
-  EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL);
-  for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 static mw_error_t *finish(mw_component_t *c, bool strict,
                           mw_component_t **out) {
   mw_error_t *err = check_world(c);
@@ -212,47 +204,13 @@ static mw_component_t *alloc_component(mw_engine_t *e) {
   return c;
 }
 
-/* Writes data to path through a temporary file and rename, so readers
- * never see a partial artifact. */
-static mw_error_t *write_atomic(const char *path, const uint8_t *data,
-                                size_t len) {
-  size_t pl = strlen(path);
-  char *tmp = malloc(pl + 32);
-  if (!tmp) return mw__nomem();
-  snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  mw_error_t *err = NULL;
-  if (fd < 0) {
-    err = mw_error_new(MW_ERR_IO, "%s: %s", tmp, strerror(errno));
-    goto out;
-  }
-  size_t off = 0;
-  while (off < len) {
-    ssize_t w = write(fd, data + off, len - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      err = mw_error_new(MW_ERR_IO, "%s: %s", tmp, strerror(errno));
-      break;
-    }
-    off += (size_t)w;
-  }
-  if (!err && fsync(fd) != 0)
-    err = mw_error_new(MW_ERR_IO, "%s: %s", tmp, strerror(errno));
-  close(fd);
-  if (!err && rename(tmp, path) != 0)
-    err = mw_error_new(MW_ERR_IO, "%s: %s", path, strerror(errno));
-  if (err) unlink(tmp);
-out:
-  free(tmp);
-  return err;
-}
-
 static mw_error_t *serialize_to(const wasmtime_component_t *wc,
                                 const char *path) {
   wasm_byte_vec_t bytes;
   wasmtime_error_t *werr = wasmtime_component_serialize(wc, &bytes);
   if (werr) return mw__from_wasmtime(MW_ERR_ENGINE, werr, "serializing");
-  mw_error_t *err = write_atomic(path, (const uint8_t *)bytes.data, bytes.size);
+  mw_error_t *err =
+      mw__write_file_atomic(path, (const uint8_t *)bytes.data, bytes.size, 0600);
   wasm_byte_vec_delete(&bytes);
   return err;
 }
@@ -273,7 +231,7 @@ static mw_error_t *compile(mw_engine_t *e, const uint8_t *wasm, size_t len,
   *out = NULL;
   mw_component_t *c = alloc_component(e);
   if (!c) return mw__nomem();
-  sha256_hex(wasm, len, c->sha256);
+  mw_sha256_hex(wasm, len, c->sha256);
   char *cpath = e->cache_dir ? cache_path(e, c->sha256) : NULL;
   /* A cache entry we wrote ourselves; if it is stale or corrupt, fall back
    * to compiling (and overwrite it). */
@@ -300,30 +258,6 @@ static mw_error_t *compile(mw_engine_t *e, const uint8_t *wasm, size_t len,
 mw_error_t *mw_component_new(mw_engine_t *e, const uint8_t *wasm, size_t len,
                              mw_component_t **out) {
   return compile(e, wasm, len, true, out);
-}
-
-static mw_error_t *read_file(const char *path, uint8_t **out, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return mw_error_new(MW_ERR_IO, "%s: %s", path, strerror(errno));
-  mw_buf_t b;
-  mw__buf_init(&b, (size_t)1 << 31);
-  char chunk[65536];
-  size_t n;
-  mw_error_t *err = NULL;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    if (!mw__buf_append(&b, chunk, n)) {
-      err = mw_error_new(MW_ERR_IO, "%s: too large or out of memory", path);
-      break;
-    }
-  if (!err && ferror(f))
-    err = mw_error_new(MW_ERR_IO, "%s: read error", path);
-  fclose(f);
-  if (err) {
-    mw__buf_free(&b);
-    return err;
-  }
-  *out = (uint8_t *)mw__buf_take(&b, len);
-  return *out ? NULL : mw__nomem();
 }
 
 static mw_error_t *load_file(mw_engine_t *e, const char *path, bool strict,
@@ -356,7 +290,7 @@ static mw_error_t *load_file(mw_engine_t *e, const char *path, bool strict,
                         path);
   uint8_t *bytes;
   size_t len;
-  mw_error_t *err = read_file(path, &bytes, &len);
+  mw_error_t *err = mw__read_file(path, (size_t)1 << 31, &bytes, &len);
   if (err) return err;
   err = compile(e, bytes, len, strict, out);
   free(bytes);

@@ -1,0 +1,110 @@
+/*
+ * file.c - file helpers (see file.h).
+ */
+#include "util/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/error_int.h"
+
+mw_error_t *mw__read_file(const char *path, size_t max, uint8_t **out,
+                          size_t *out_len) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return mw_error_new(MW_ERR_IO, "%s: %s", path,
+                        errno == ENOENT ? "not found" : strerror(errno));
+  mw_buf_t b;
+  mw__buf_init(&b, max);
+  char chunk[65536];
+  size_t n;
+  mw_error_t *err = NULL;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    if (!mw__buf_append(&b, chunk, n)) {
+      err = mw_error_new(MW_ERR_IO, "%s: larger than %zu bytes", path, max);
+      break;
+    }
+  if (!err && ferror(f)) err = mw_error_new(MW_ERR_IO, "%s: read error", path);
+  fclose(f);
+  if (err) {
+    mw__buf_free(&b);
+    return err;
+  }
+  *out = (uint8_t *)mw__buf_take(&b, out_len);
+  return *out ? NULL : mw__nomem();
+}
+
+static void sync_dir_of(const char *path) {
+  char *copy = strdup(path);
+  if (!copy) return;
+  int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  free(copy);
+}
+
+mw_error_t *mw__write_file_atomic(const char *path, const uint8_t *data,
+                                  size_t len, unsigned mode) {
+  size_t pl = strlen(path);
+  char *tmp = malloc(pl + 32);
+  if (!tmp) return mw__nomem();
+  snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  mw_error_t *err = NULL;
+  if (fd < 0) {
+    err = mw_error_new(MW_ERR_IO, "%s: %s", tmp, strerror(errno));
+    goto out;
+  }
+  for (size_t off = 0; off < len;) {
+    ssize_t w = write(fd, data + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      err = mw_error_new(MW_ERR_IO, "%s: %s", tmp,
+                         w < 0 ? strerror(errno) : "short write");
+      break;
+    }
+    off += (size_t)w;
+  }
+  if (!err && fsync(fd) != 0)
+    err = mw_error_new(MW_ERR_IO, "%s: %s", tmp, strerror(errno));
+  close(fd);
+  if (!err && rename(tmp, path) != 0)
+    err = mw_error_new(MW_ERR_IO, "%s: %s", path, strerror(errno));
+  if (err)
+    unlink(tmp);
+  else
+    sync_dir_of(path);
+out:
+  free(tmp);
+  return err;
+}
+
+mw_error_t *mw__make_dirs(const char *path, unsigned mode) {
+  char *p = strdup(path);
+  if (!p) return mw__nomem();
+  mw_error_t *err = NULL;
+  for (char *c = p + 1;; c++) {
+    if (*c == '/' || *c == '\0') {
+      char saved = *c;
+      *c = '\0';
+      if (mkdir(p, mode) != 0 && errno != EEXIST) {
+        err = mw_error_new(MW_ERR_IO, "%s: %s", p, strerror(errno));
+        break;
+      }
+      *c = saved;
+      if (!saved) break;
+    }
+  }
+  free(p);
+  return err;
+}

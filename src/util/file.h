@@ -1,0 +1,26 @@
+/*
+ * file.h - whole-file reads with a size cap and atomic, durable writes.
+ */
+#ifndef MW_UTIL_FILE_H
+#define MW_UTIL_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "marie_wasm/error.h"
+
+/* Reads path into *out (malloc'd, NUL-terminated). Files over max bytes are
+ * refused. Errors: MW_ERR_IO naming the path. */
+mw_error_t *mw__read_file(const char *path, size_t max, uint8_t **out,
+                          size_t *out_len);
+
+/* Writes data to path through a temporary file in the same directory,
+ * fsync and rename (then fsync of the directory), so readers see the old
+ * or the new content, never a mix, and a crash loses neither. */
+mw_error_t *mw__write_file_atomic(const char *path, const uint8_t *data,
+                                  size_t len, unsigned mode);
+
+/* mkdir -p with mode for each created component. */
+mw_error_t *mw__make_dirs(const char *path, unsigned mode);
+
+#endif
