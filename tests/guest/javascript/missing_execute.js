@@ -1,0 +1,3 @@
+export function run(inputItems, config, context) {
+  return { ok: [] };
+}

@@ -1,0 +1,4 @@
+// execute exists but is not exported.
+function execute(inputItems, config, context) {
+  return { ok: [] };
+}

@@ -1,0 +1,6 @@
+export function execute(inputItems, config, context) {
+  const x = {
+    a: 1,
+    b: 2
+  return { ok: [] };
+}

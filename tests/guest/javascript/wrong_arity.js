@@ -1,0 +1,3 @@
+export function execute(inputItems, config, context, extra) {
+  return { ok: [] };
+}

@@ -1,0 +1,2 @@
+def run(input_items, config, context):
+    return {"ok": []}
