@@ -52,7 +52,7 @@ static mw_sandbox_result_t sh(const char *script, mw_sandbox_spec_t *spec_in) {
   if (spec_in) spec = *spec_in;
   else mw__sandbox_spec_defaults(&spec);
   const char *argv[] = {"/bin/sh", "-c", script, NULL};
-  const char *env[] = {"HOME=/work", "PATH=/usr/bin:/bin", "MW_TEST=1", NULL};
+  const char *env[] = {"HOME=/build", "PATH=/usr/bin:/bin", "MW_TEST=1", NULL};
   spec.argv = argv;
   spec.env = env;
   spec.workdir = workdir;
@@ -63,7 +63,7 @@ static mw_sandbox_result_t sh(const char *script, mw_sandbox_spec_t *spec_in) {
 
 static void runs_unprivileged_with_only_given_env(void **state) {
   (void)state;
-  mw_sandbox_result_t r = sh("id -u; env | sort; echo hi > /work/ok.txt", NULL);
+  mw_sandbox_result_t r = sh("id -u; env | sort; echo hi > /build/ok.txt", NULL);
   assert_int_equal(r.exit_code, 0);
   if (getuid() == 0) assert_non_null(strstr(r.out, "65534\n"));
   assert_non_null(strstr(r.out, "MW_TEST=1"));
@@ -162,7 +162,7 @@ static void huge_files_hit_the_file_limit(void **state) {
   mw_sandbox_spec_t spec;
   mw__sandbox_spec_defaults(&spec);
   spec.max_file_bytes = 1 << 20;
-  mw_sandbox_result_t r = sh("head -c 5000000 /dev/zero > /work/big; echo rc=$?", &spec);
+  mw_sandbox_result_t r = sh("head -c 5000000 /dev/zero > /build/big; echo rc=$?", &spec);
   char path[128];
   snprintf(path, sizeof path, "%s/big", workdir);
   struct stat st;

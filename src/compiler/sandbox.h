@@ -21,7 +21,7 @@
 typedef struct mw_sandbox_spec {
   const char *const *argv;     /* program and arguments, run inside */
   const char *const *env;      /* "NAME=value" entries; nothing else is set */
-  const char *workdir;         /* host dir mounted read-write at /work */
+  const char *workdir;         /* host dir mounted read-write at /build */
   const char *const *ro_binds; /* host paths mounted read-only, same path */
   uint32_t timeout_ms;         /* wall clock; the whole tree is killed */
   uint32_t cpu_seconds;        /* RLIMIT_CPU */

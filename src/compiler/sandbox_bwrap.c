@@ -136,8 +136,8 @@ static void build_argv(argv_builder_t *a, const mw_sandbox_spec_t *s,
   arg(a, "--tmpfs"), arg(a, "/tmp");
   for (const char *const *p = s->ro_binds; p && *p; p++)
     arg(a, "--ro-bind"), arg(a, *p), arg(a, *p);
-  arg(a, "--bind"), arg(a, s->workdir), arg(a, "/work");
-  arg(a, "--chdir"), arg(a, "/work");
+  arg(a, "--bind"), arg(a, s->workdir), arg(a, "/build");
+  arg(a, "--chdir"), arg(a, "/build");
   for (size_t i = 0; s->env && s->env[i]; i++)
     arg(a, "--setenv"), arg(a, names[i]), arg(a, strchr(s->env[i], '=') + 1);
   arg(a, "--seccomp"), arg(a, seccomp_fd);
