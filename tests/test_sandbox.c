@@ -18,16 +18,26 @@
 
 static char workdir[64];
 
+/* Live (not zombie) processes owned by uid. An orphaned sandbox process
+ * that has exited waits as a zombie until the host's init reaps it; it
+ * runs nothing and holds nothing but its pid. */
 static int processes_of_uid(uid_t uid) {
   DIR *d = opendir("/proc");
   struct dirent *e;
   int n = 0;
   while (d && (e = readdir(d))) {
-    char path[300];
+    char path[300], stat_line[512];
     struct stat st;
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     snprintf(path, sizeof path, "/proc/%s", e->d_name);
-    if (stat(path, &st) == 0 && st.st_uid == uid) n++;
+    if (stat(path, &st) != 0 || st.st_uid != uid) continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    const char *paren = NULL;
+    if (fgets(stat_line, sizeof stat_line, f)) paren = strrchr(stat_line, ')');
+    fclose(f);
+    if (paren && paren[1] == ' ' && paren[2] != 'Z') n++;
   }
   if (d) closedir(d);
   return n;
