@@ -201,7 +201,7 @@ function typeCheck(toolchain, srcDir, userPath, shown) {
     const config = {
         compilerOptions: {
             target: "ES2022",
-            lib: ["ES2023"],
+            lib: ["ES2024"],    // the engine (SpiderMonkey) has these, but no Intl
             module: "ESNext",
             moduleResolution: "bundler",
             strict: true,
@@ -290,10 +290,12 @@ function decodeMappings(mappings) {
                 src += vals[1];
                 oLine += vals[2];
                 oCol += vals[3];
+                let nameIndex = -1;
                 if (vals.length >= 5) {
                     name += vals[4];
+                    nameIndex = name;
                 }
-                segs.push([gCol, src, oLine, oCol]);
+                segs.push([gCol, src, oLine, oCol, nameIndex]);
             }
         }
         lines.push(segs);
@@ -301,24 +303,35 @@ function decodeMappings(mappings) {
     return lines;
 }
 
-// { "<bundle line>": [genCol, line, col, ...] } for the user's source only.
-function userTable(map, mapDir, userPath) {
+// For the user's source only: lines { "<bundle line>": [genCol, line, col,
+// ...] } and renames { bundleName: originalName } (esbuild renames a
+// top-level name of the user's that the wrapper uses too; the source map
+// names those, and stack frames show the bundle's name).
+function userTable(map, mapDir, userPath, code) {
     const userSources = new Set(map.sources
         .map((s, i) => (resolve(mapDir, s) === userPath ? i : -1))
         .filter((i) => i >= 0));
-    const table = {};
+    const codeLines = code.split("\n");
+    const lines = {};
+    const renames = {};
     decodeMappings(map.mappings).forEach((segs, i) => {
         const flat = [];
-        for (const [gCol, src, oLine, oCol] of segs) {
-            if (userSources.has(src)) {
-                flat.push(gCol, oLine + 1, oCol);
+        for (const [gCol, src, oLine, oCol, nameIndex] of segs) {
+            if (!userSources.has(src)) {
+                continue;
+            }
+            flat.push(gCol, oLine + 1, oCol);
+            const original = map.names[nameIndex];
+            const generated = /^[A-Za-z_$][\w$]*/.exec((codeLines[i] ?? "").slice(gCol));
+            if (original && generated && generated[0] !== original) {
+                renames[generated[0]] = original;
             }
         }
         if (flat.length) {
-            table[String(i + 1)] = flat;
+            lines[String(i + 1)] = flat;
         }
     });
-    return table;
+    return { lines, renames };
 }
 
 // ---- bundle ------------------------------------------------------------------------
@@ -382,7 +395,8 @@ async function bundle(opts) {
         throw new Error("esbuild wrote no bundle");
     }
     const map = JSON.parse(mapFile.text);
-    const table = { file: name, bundle: BUNDLE_NAME, lines: userTable(map, bundleDir, userPath) };
+    const table = { file: name, bundle: BUNDLE_NAME, ...userTable(map, bundleDir, userPath, code.text) };
+    writeFileSync(`${outfile}.map`, mapFile.text);
     writeFileSync(join(bundleDir, "lines.json"), JSON.stringify(table));
     // A function declaration is hoisted: the table exists before any module
     // code runs, and appending it moves no line of the bundle.

@@ -77,6 +77,10 @@ else
     trap 'rm -rf -- "${WORK}"' EXIT
 fi
 WORK="$(cd "${WORK}" && pwd)"
+# componentize-js hands wizer its paths in one space-separated string.
+case "${WORK}" in
+    *[[:space:]]*) fail 64 "the work dir must not contain white space: ${WORK}" ;;
+esac
 rm -rf -- "${WORK}/tmp" "${WORK}/node.wasm" "${WORK}/componentize.log"
 mkdir -p "${WORK}/tmp"
 
@@ -91,6 +95,19 @@ case "${status}" in
     *) fail 70 "bundling failed (build.mjs exit ${status})" ;;
 esac
 
+# componentize-js runs wizer with an environment of its own (no HOME), and
+# wizer (Wasmtime) then looks the home directory up in /etc/passwd, which a
+# sandbox's uid may not have; this shim gives it one inside WORK.
+WIZER="$("${NODE}" -e 'import(require("node:url").pathToFileURL(process.argv[1]))
+    .then((m) => process.stdout.write(m.default))' \
+    "${TOOLCHAIN_DIR}/node_modules/@bytecodealliance/wizer/index.js")" && [ -x "${WIZER}" ] \
+    || fail 70 "the wizer binary of ${TOOLCHAIN_DIR} was not found"
+mkdir -p "${WORK}/tmp/home"
+sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+printf '#!/bin/sh\nHOME=%s exec %s "$@"\n' "$(sh_quote "${WORK}/tmp/home")" "$(sh_quote "${WIZER}")" \
+    >"${WORK}/tmp/wizer"
+chmod 700 "${WORK}/tmp/wizer"
+
 # componentize-js writes its scratch files under TMPDIR and runs wizer with
 # the bundle's directory as "/"; --cwd pins that to WORK/bundle. The
 # disabled features are StarlingMonkey's wasi:http imports, which the
@@ -100,7 +117,8 @@ status=0
     cd "${WORK}/bundle"
     exec env TMPDIR="${WORK}/tmp" NO_COLOR=1 FORCE_COLOR=0 "${NODE}" "${JCO}" componentize \
         marie-node.js --wit "${WIT_DIR}" --world-name node \
-        --disable http fetch-event --cwd "${WORK}/bundle" -o "${WORK}/node.wasm"
+        --disable http fetch-event --wizer-bin "${WORK}/tmp/wizer" \
+        --cwd "${WORK}/bundle" -o "${WORK}/node.wasm"
 ) >"${WORK}/componentize.log" 2>&1 || status=$?
 
 if [ "${status}" -ne 0 ]; then

@@ -24,10 +24,11 @@ declare module "marie" {
     export type JsonValue =
         | null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-    /** An output element: an item, or any value that JSON.stringify accepts. */
-    export type OutputItem =
-        | { json: string | JsonValue; binary?: Uint8Array | ArrayBuffer | ArrayBufferView | null }
-        | unknown;
+    /**
+     * An output element: an item ({json, binary?}; json as JSON text or a
+     * value to serialise) or any other value, which is JSON.stringify-ed.
+     */
+    export type OutputItem = unknown;
 
     export type Result =
         | { ok: OutputItem[] }

@@ -5,8 +5,11 @@
 // function declaration, __marie_source_map__(), that returns the bundle
 // positions coming from the user's file:
 //   { file: "node.ts", bundle: "marie-node.js",
-//     lines: { "<bundle line>": [genCol, line, col, genCol, line, col, ...] } }
-// (0-based columns as in source maps, 1-based lines, genCol ascending).
+//     lines: { "<bundle line>": [genCol, line, col, genCol, line, col, ...] },
+//     renames: { "log2": "log" } }
+// (0-based columns as in source maps, 1-based lines, genCol ascending;
+// renames undo esbuild's renaming of the user's names that clash with the
+// wrapper's, so that frames show the names of the user's source).
 // A function declaration is hoisted, so the table exists before any module
 // code runs. Frames outside the user's file (this wrapper, the generated
 // bindings) are left out.
@@ -59,7 +62,9 @@ export function userFrames(stack) {
         }
         const pos = mapPosition(Number(m[3]), Number(m[4]));
         if (pos) {
-            frames.push({ fn: m[1], line: pos[0], col: pos[1] });
+            const fn = m[1].replace(/[A-Za-z_$][\w$]*/g,
+                (id) => (Object.hasOwn(map.renames ?? {}, id) ? map.renames[id] : id));
+            frames.push({ fn, line: pos[0], col: pos[1] });
         }
     }
     return frames;

@@ -20,6 +20,8 @@ export function execute(inputItems, config, context) {
   log.error("error line");
   console.log("console line from", context.nodeId);
   console.error("console error line");
+  console.warn("console warn line");
+  console.info("console info line");
 
   events.emit("node.done", { items: inputItems.length });
   events.emit("node.note", "plain text payload");

@@ -101,7 +101,16 @@ export function execute(inputItems, config, context) {
       return { ok: [config] };
     case "random":
       return { ok: [{ r: Math.random(), u: crypto.randomUUID(), t: Date.now() }] };
+    case "renamed":
+      log("thrown from a function named log");
+      return { ok: [] };
     default:
       return { err: `unknown mode ${JSON.stringify(mode)}` };
   }
+}
+
+// The capability module has a `log` too: the bundle renames this one, the
+// stack in the log must not.
+function log(message) {
+  throw new Error(message);
 }

@@ -31,11 +31,12 @@ failed=0
 ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
 bad() { failed=$((failed + 1)); printf 'FAIL  %s\n' "$1"; shift; [ $# -gt 0 ] && printf '      %s\n' "$@"; }
 
-# check NAME PYTHON_EXPR: the expression sees out (the result JSON or None),
+# check NAME PYTHON_EXPR [LABEL]: the expression sees out (the result JSON or None),
 # items (the ok items' json parsed), rc, err (stderr text), logs/events
 # (stderr JSON lines) and re.
 check() {
-    local name="$1" expr="$2" why
+    local name="$1" expr="$2" label="${3:+$1: $3}" why
+    label="${label:-$1}"
     if why="$(python3 - "${T}/${name}" "${expr}" <<'PY' 2>&1
 import json, re, sys
 base, expr = sys.argv[1], sys.argv[2]
@@ -61,9 +62,9 @@ if not eval(expr):
     sys.exit(1)
 PY
     )"; then
-        ok "${name}"
+        ok "${label}"
     else
-        bad "${name}" "${expr}" "${why}"
+        bad "${label}" "${expr}" "${why}"
     fi
 }
 
@@ -142,30 +143,39 @@ echo "      (run from .cwasm: $(python3 -c 'import json,sys; print(json.load(ope
 
 run capabilities "${T}/capabilities_js.cwasm" --input items.json --env config.json \
     --context context.json --permissions perms.json --secrets secrets.json
-check capabilities 'rc == 0 and items[0]["secret_allowed"] == "k-123" and items[0]["secret_denied"] is None'
-check capabilities 'items[0]["kv_text"] == "41" and items[0]["kv_blob"] == [0, 1, 255] and items[0]["kv_after_delete"] is None'
-check capabilities 'items[0]["http"].startswith("HttpError: ") and "denied" in items[0]["http"] and items[0]["http_is_HttpError"] is True'
+check capabilities 'rc == 0 and items[0]["secret_allowed"] == "k-123" and items[0]["secret_denied"] is None' "secrets allowed and denied"
+check capabilities 'items[0]["kv_text"] == "41" and items[0]["kv_blob"] == [0, 1, 255] and items[0]["kv_after_delete"] is None' "kv put/get/delete under the prefix"
+check capabilities 'items[0]["http"].startswith("HttpError: ") and "denied" in items[0]["http"] and items[0]["http_is_HttpError"] is True' "http.fetch to a denied host throws HttpError"
 check capabilities 'items[0]["config"] == {"threshold": 3, "name": "demo"} and items[0]["context"] == {
-    "workflowId": "wf-1", "executionId": "ex-1", "nodeId": "js-node", "runIndex": 2}'
-check capabilities 'items[0]["binary_in"] == [None, [0, 1, 2]] and out["ok"][1] == {"json": "{\"has_binary\":true}", "binary": "YWJj"}'
+    "workflowId": "wf-1", "executionId": "ex-1", "nodeId": "js-node", "runIndex": 2}' "config and context"
+check capabilities 'items[0]["binary_in"] == [None, [0, 1, 2]] and out["ok"][1] == {"json": "{\"has_binary\":true}", "binary": "YWJj"}' "binary in and out"
 check capabilities '[(l["level"], l["message"]) for l in logs if l["source"] == "console"] == [
-    ("debug", "debug line"), ("info", "info line {\"n\":1}"), ("warn", "warn line"), ("error", "error line")]'
+    ("debug", "debug line"), ("info", "info line {\"n\":1}"), ("warn", "warn line"), ("error", "error line")]' "log.debug/info/warn/error"
 check capabilities '{(l["source"], l["level"], l["message"]) for l in logs if l["source"] in ("stdout", "stderr")} == {
-    ("stdout", "info", "console line from js-node"), ("stderr", "warn", "console error line")}'
+    ("stdout", "info", "console line from js-node"), ("stderr", "warn", "console error line"),
+    ("stderr", "warn", "console warn line"), ("stdout", "info", "console info line")}' "console.log/info/warn/error reach the log"
 check capabilities '[(e["event_type"], e["payload"]) for e in events] == [
-    ("node.done", "{\"items\":2}"), ("node.note", "plain text payload")]'
-check capabilities 'any(l["source"] == "host" and "DB_PASSWORD" in l["message"] and "denied" in l["message"] for l in logs)'
+    ("node.done", "{\"items\":2}"), ("node.note", "plain text payload")]' "events.emit"
+check capabilities 'any(l["source"] == "host" and "DB_PASSWORD" in l["message"] and "denied" in l["message"] for l in logs)' "the host logs the denied secret"
+
+# The same node on a SQLite store: the keys it wrote carry kv_prefix "p:".
+rm -f "${T}/kv.db"
+run capabilities_sqlite "${T}/capabilities_js.cwasm" --input items.json --permissions perms.json \
+    --kv "sqlite://${T}/kv.db"
+check capabilities_sqlite 'rc == 0 and [(ns, k.startswith(b"p:") and k.endswith(b"blob")) for ns, k in
+    __import__("sqlite3").connect(base.rsplit("/", 1)[0] + "/kv.db").execute("SELECT ns, key FROM kv")] == [(b"p:", True)]' \
+    "kv keys stored under the prefix"
 
 # ---- exceptions: err + stack with the user's file and lines -------------------
 
 run exception_js "${T}/exception_js.cwasm" --input items.json
-check exception_js 'rc == 1 and out == {"err": "TypeError: can'"'"'t access property \"field\", data.missing is undefined"}'
+check exception_js 'rc == 1 and out == {"err": "TypeError: can'"'"'t access property \"field\", data.missing is undefined"}' "err message"
 check exception_js '[l["message"] for l in logs if l["level"] == "error"] == [
-    "TypeError: can'"'"'t access property \"field\", data.missing is undefined\n    at parse (exception.js:4:3)\n    at execute (exception.js:8:27)"]'
+    "TypeError: can'"'"'t access property \"field\", data.missing is undefined\n    at parse (exception.js:4:3)\n    at execute (exception.js:8:27)"]' "stack with the user's lines"
 
 run exception_ts "${T}/exception_ts.cwasm" --input items.json
-check exception_ts 'rc == 1 and out == {"err": "ValidationError: n is too large: 2"}'
-check exception_ts 'any(re.match(r"ValidationError: n is too large: 2\n    at ValidationError \(exception\.ts:6:\d+\)\n    at check \(exception\.ts:14:\d+\)\n    at execute \(exception\.ts:20:\d+\)$", l["message"]) for l in logs)'
+check exception_ts 'rc == 1 and out == {"err": "ValidationError: n is too large: 2"}' "err message"
+check exception_ts 'any(re.match(r"ValidationError: n is too large: 2\n    at ValidationError \(exception\.ts:6:\d+\)\n    at check \(exception\.ts:14:\d+\)\n    at execute \(exception\.ts:20:\d+\)$", l["message"]) for l in logs)' "stack with the user's lines"
 
 # ---- what execute may return, async, limits -----------------------------------
 
@@ -226,6 +236,8 @@ run bad_config "${T}/modes_js.cwasm" --env "${T}/bad-config.json"
 check bad_config 'rc == 1 and out["err"].startswith("config is not valid JSON: ")'
 run no_config "${T}/modes_js.cwasm"
 check no_config 'rc == 1 and out == {"err": "unknown mode undefined"}'
+mode renamed
+check mode_renamed 'rc == 1 and any(re.search(r"\n    at log \(modes\.js:\d+:\d+\)\n    at execute \(modes\.js:", l["message"]) for l in logs)'
 mode random
 cp "${T}/mode_random.out" "${T}/mode_random.first"
 mode random
