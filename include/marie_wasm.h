@@ -22,5 +22,6 @@
 #include "marie_wasm/host.h"
 #include "marie_wasm/execute.h"
 #include "marie_wasm/storage.h"
+#include "marie_wasm/compiler.h"
 
 #endif

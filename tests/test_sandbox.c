@@ -167,6 +167,48 @@ static void sleeping_past_the_timeout_is_killed(void **state) {
   mw__sandbox_result_free(&r);
 }
 
+/* A read-only path the sandbox uid cannot read (a toolchain under root's
+ * home) is refused up front with a message naming it; a readable one is
+ * usable and stays read-only. */
+static void read_only_paths_are_usable_or_named(void **state) {
+  (void)state;
+  char priv[64], tool[96], script[160], cmd[400];
+  snprintf(priv, sizeof priv, "/tmp/mw-private-XXXXXX");
+  assert_non_null(mkdtemp(priv));
+  assert_int_equal(chmod(priv, 0755), 0);
+  snprintf(tool, sizeof tool, "%s/toolchain", priv);
+  assert_int_equal(mkdir(tool, 0755), 0);
+  snprintf(script, sizeof script, "%s/tool.sh", tool);
+  FILE *f = fopen(script, "w");
+  assert_non_null(f);
+  fputs("echo tool-ran\n", f);
+  fclose(f);
+  assert_int_equal(chmod(script, 0644), 0);
+
+  mw_sandbox_spec_t spec;
+  mw__sandbox_spec_defaults(&spec);
+  const char *binds[] = {tool, NULL};
+  spec.ro_binds = binds;
+  snprintf(cmd, sizeof cmd, "sh %s && (echo x > %s/new || echo denied)", script, tool);
+  mw_sandbox_result_t r = sh(cmd, &spec);
+  assert_int_equal(r.exit_code, 0);
+  assert_non_null(strstr(r.out, "tool-ran\n"));
+  assert_non_null(strstr(r.out, "denied\n"));
+  mw__sandbox_result_free(&r);
+
+  if (getuid() == 0) { /* only root's sandbox runs as another uid */
+    assert_int_equal(chmod(priv, 0700), 0);
+    r = sh(cmd, &spec);
+    assert_int_equal(r.exit_code, MW_SANDBOX_EXIT_SETUP);
+    assert_non_null(strstr(r.err, tool));
+    assert_non_null(strstr(r.err, "not readable by the sandbox user"));
+    mw__sandbox_result_free(&r);
+  }
+  unlink(script);
+  rmdir(tool);
+  rmdir(priv);
+}
+
 static void huge_files_hit_the_file_limit(void **state) {
   (void)state;
   mw_sandbox_spec_t spec;
@@ -195,6 +237,7 @@ int main(void) {
       cmocka_unit_test(endless_output_is_capped),
       cmocka_unit_test(sleeping_past_the_timeout_is_killed),
       cmocka_unit_test(huge_files_hit_the_file_limit),
+      cmocka_unit_test(read_only_paths_are_usable_or_named),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,17 +26,26 @@
 #
 # environment:
 #   MW_JS_TOOLCHAIN  directory with node_modules from install-toolchain.sh
-#                    (default $HOME/.cache/marie-wasm/js-toolchain)
+#                    (default: javascript/ under the toolchains root,
+#                    see ../toolchains.sh)
 #   MW_WIT_DIR       directory of marie-node.wit (default: ../../wit from
 #                    this script)
 #   MW_NODE          the node executable (default: node on PATH)
+#   MW_JS_INIT_TIMEOUT  seconds jco componentize may take (default 300); the
+#                    module's top level runs in it, and may never end
+#
+# Reads the toolchain (read-only is fine, see WIZER_HOME below), this
+# directory and the WIT dir; writes only WORKDIR and OUT.
 set -euo pipefail
 
 MAX_SOURCE_BYTES=$((1024 * 1024))
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-TOOLCHAIN_DIR="${MW_JS_TOOLCHAIN:-${HOME:-/nonexistent}/.cache/marie-wasm/js-toolchain}"
+# shellcheck source=../toolchains.sh
+. "${SCRIPT_DIR}/../toolchains.sh"
+TOOLCHAIN_DIR="${MW_JS_TOOLCHAIN:-$(mw_toolchains_root)/javascript}"
 WIT_DIR="${MW_WIT_DIR:-${SCRIPT_DIR}/../../wit}"
 NODE="${MW_NODE:-node}"
+INIT_TIMEOUT="${MW_JS_INIT_TIMEOUT:-300}"
 JCO="${TOOLCHAIN_DIR}/node_modules/@bytecodealliance/jco/dist/jco.js"
 
 usage() {
@@ -54,6 +63,9 @@ fail() {   # $1 exit status, rest: message
 USER_FILE="$1"
 OUT="$2"
 [ -n "${USER_FILE}" ] && [ -n "${OUT}" ] || usage
+case "${INIT_TIMEOUT}" in
+    '' | *[!0-9]*) fail 64 "MW_JS_INIT_TIMEOUT must be a number of seconds" ;;
+esac
 
 [ -f "${USER_FILE}" ] || fail 64 "${USER_FILE}: no such file"
 [ -r "${USER_FILE}" ] || fail 64 "${USER_FILE}: not readable"
@@ -97,14 +109,20 @@ esac
 
 # componentize-js runs wizer with an environment of its own (no HOME), and
 # wizer (Wasmtime) then looks the home directory up in /etc/passwd, which a
-# sandbox's uid may not have; this shim gives it one inside WORK.
+# sandbox's uid may not have; this shim gives it one. Wasmtime keeps its
+# compilation cache there: with the one install-toolchain.sh fills
+# (TOOLCHAIN/wizer-home, the same StarlingMonkey engine for every node)
+# wizer skips compiling the engine, about half of the build. It may be
+# read-only: a miss only costs time.
+WIZER_HOME="${WORK}/tmp/home"
+[ -d "${TOOLCHAIN_DIR}/wizer-home" ] && WIZER_HOME="${TOOLCHAIN_DIR}/wizer-home"
 WIZER="$("${NODE}" -e 'import(require("node:url").pathToFileURL(process.argv[1]))
     .then((m) => process.stdout.write(m.default))' \
     "${TOOLCHAIN_DIR}/node_modules/@bytecodealliance/wizer/index.js")" && [ -x "${WIZER}" ] \
     || fail 70 "the wizer binary of ${TOOLCHAIN_DIR} was not found"
 mkdir -p "${WORK}/tmp/home"
 sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
-printf '#!/bin/sh\nHOME=%s exec %s "$@"\n' "$(sh_quote "${WORK}/tmp/home")" "$(sh_quote "${WIZER}")" \
+printf '#!/bin/sh\nHOME=%s exec %s "$@"\n' "$(sh_quote "${WIZER_HOME}")" "$(sh_quote "${WIZER}")" \
     >"${WORK}/tmp/wizer"
 chmod 700 "${WORK}/tmp/wizer"
 
@@ -115,12 +133,18 @@ chmod 700 "${WORK}/tmp/wizer"
 status=0
 (
     cd "${WORK}/bundle"
-    exec env TMPDIR="${WORK}/tmp" NO_COLOR=1 FORCE_COLOR=0 "${NODE}" "${JCO}" componentize \
+    exec timeout --kill-after=5 "${INIT_TIMEOUT}" \
+        env TMPDIR="${WORK}/tmp" NO_COLOR=1 FORCE_COLOR=0 "${NODE}" "${JCO}" componentize \
         marie-node.js --wit "${WIT_DIR}" --world-name node \
         --disable http fetch-event --wizer-bin "${WORK}/tmp/wizer" \
         --cwd "${WORK}/bundle" -o "${WORK}/node.wasm"
 ) >"${WORK}/componentize.log" 2>&1 || status=$?
 
+if [ "${status}" -eq 124 ] || [ "${status}" -eq 137 ]; then
+    printf '%s:1:1: the module did not finish loading within %s s (its top level runs when the node is compiled)\n' \
+        "${USER_FILE}" "${INIT_TIMEOUT}" >&2
+    exit 1
+fi
 if [ "${status}" -ne 0 ]; then
     dstatus=0
     "${NODE}" "${SCRIPT_DIR}/build.mjs" diagnose --work "${WORK}" --shown "${USER_FILE}" \

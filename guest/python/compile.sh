@@ -19,14 +19,17 @@
 #
 # environment:
 #   MW_PYTHON_TOOLCHAIN  venv with componentize-py (install-toolchain.sh)
-#                        (default $HOME/.cache/marie-wasm/python-toolchain)
+#                        (default: python/ under the toolchains root,
+#                    see ../toolchains.sh)
 #   MW_WIT_DIR           directory of marie-node.wit (default: ../../wit
 #                        from this script)
 set -euo pipefail
 
 MAX_SOURCE_BYTES=$((1024 * 1024))
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-TOOLCHAIN_DIR="${MW_PYTHON_TOOLCHAIN:-${HOME:-/nonexistent}/.cache/marie-wasm/python-toolchain}"
+# shellcheck source=../toolchains.sh
+. "${SCRIPT_DIR}/../toolchains.sh"
+TOOLCHAIN_DIR="${MW_PYTHON_TOOLCHAIN:-$(mw_toolchains_root)/python}"
 WIT_DIR="${MW_WIT_DIR:-${SCRIPT_DIR}/../../wit}"
 COMPONENTIZE_PY="${TOOLCHAIN_DIR}/bin/componentize-py"
 DIAG_MARKER='MARIE-COMPILE-ERROR '

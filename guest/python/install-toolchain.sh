@@ -10,7 +10,8 @@
 #
 # Environment:
 #   MW_PYTHON_TOOLCHAIN  venv directory
-#                        (default $HOME/.cache/marie-wasm/python-toolchain)
+#                        (default: python/ under the toolchains root, see
+#                        ../toolchains.sh)
 #   MW_HOST_PYTHON       interpreter that creates the venv (default
 #                        /usr/bin/python3, Debian's: a compile sandbox binds
 #                        /usr anyway, while e.g. a pyenv under $HOME is not
@@ -21,7 +22,10 @@ set -Eeuo pipefail
 # WASI version the components import all change between releases.
 COMPONENTIZE_PY_VERSION=0.25.1
 
-TOOLCHAIN_DIR="${MW_PYTHON_TOOLCHAIN:-${HOME}/.cache/marie-wasm/python-toolchain}"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../toolchains.sh
+. "${SCRIPT_DIR}/../toolchains.sh"
+TOOLCHAIN_DIR="${MW_PYTHON_TOOLCHAIN:-$(mw_toolchains_root)/python}"
 if [ -n "${MW_HOST_PYTHON:-}" ]; then
     HOST_PYTHON="${MW_HOST_PYTHON}"
 elif [ -x /usr/bin/python3 ]; then
@@ -59,10 +63,16 @@ if [ -e "${TOOLCHAIN_DIR}" ] && [ "$(readlink -f "${have_base:-/nonexistent}")" 
 fi
 
 have="$(installed_version)"
-if [ "${have}" = "${COMPONENTIZE_PY_VERSION}" ] && [ -x "${BIN}" ]; then
+toolchain_id() {
+    printf 'componentize-py %s; %s' "${COMPONENTIZE_PY_VERSION}" \
+        "$("${TOOLCHAIN_DIR}/bin/python" -c 'import sys; print("python", sys.version.split()[0])')"
+}
+if [ "${have}" = "${COMPONENTIZE_PY_VERSION}" ] && [ -x "${BIN}" ] \
+    && [ "$(cat "${TOOLCHAIN_DIR}/.toolchain-id" 2>/dev/null)" = "$(toolchain_id)" ]; then
     say "componentize-py ${have} present in ${TOOLCHAIN_DIR}"
     exit 0
 fi
+rm -f -- "${TOOLCHAIN_DIR}/.toolchain-id"
 
 if [ ! -x "${TOOLCHAIN_DIR}/bin/python" ]; then
     if ! "${HOST_PYTHON}" -c 'import ensurepip, venv' 2>/dev/null; then
@@ -84,4 +94,5 @@ say "installing componentize-py==${COMPONENTIZE_PY_VERSION}${have:+ (replacing $
     "componentize-py==${COMPONENTIZE_PY_VERSION}" \
     || die "pip install componentize-py==${COMPONENTIZE_PY_VERSION} failed"
 "${BIN}" --version >/dev/null || die "${BIN} does not run"
+mw_toolchain_publish "${TOOLCHAIN_DIR}" "$(toolchain_id)"
 say "componentize-py $(installed_version) installed in ${TOOLCHAIN_DIR}"

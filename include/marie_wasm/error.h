@@ -34,7 +34,8 @@ extern "C" {
   X(MW_ERR_DENIED, 7, "denied by permissions")                                \
   X(MW_ERR_BACKEND, 8, "host backend failure")                                \
   X(MW_ERR_ENGINE, 9, "engine failure")                                       \
-  X(MW_ERR_LIMIT, 10, "a configured limit was exceeded")
+  X(MW_ERR_LIMIT, 10, "a configured limit was exceeded")                     \
+  X(MW_ERR_COMPILE, 11, "the user's code does not compile")
 
 typedef enum mw_status {
 #define MW__STATUS_ENUM(name, value, desc) name = value,

@@ -31,6 +31,8 @@ int cli_fail(mw_error_t *err, const char *what);
  * compilation cache). */
 mw_error_t *cli_engine(mw_engine_t **out);
 
+int cmd_compile(int argc, char **argv);
+int cmd_new(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_precompile(int argc, char **argv);

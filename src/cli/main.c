@@ -13,6 +13,8 @@ static const char usage[] =
     "with deny-by-default permissions and hard limits.\n"
     "\n"
     "commands:\n"
+    "  new          scaffold a node: an example function and a test input\n"
+    "  compile      compile a function (Python, JS/TS, Rust, C) to a component\n"
     "  run          execute a node (.wasm or .cwasm) on input items\n"
     "  inspect      show a component's imports, exports and needed permissions\n"
     "  precompile   compile a .wasm to a native .cwasm artifact\n"
@@ -28,6 +30,8 @@ int main(int argc, char **argv) {
     return argc < 2 ? MW_EXIT_USAGE : MW_EXIT_OK;
   }
   const char *cmd = argv[1];
+  if (!strcmp(cmd, "new")) return cmd_new(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compile")) return cmd_compile(argc - 1, argv + 1);
   if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
   if (!strcmp(cmd, "precompile")) return cmd_precompile(argc - 1, argv + 1);

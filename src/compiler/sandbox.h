@@ -22,7 +22,8 @@ typedef struct mw_sandbox_spec {
   const char *const *argv;     /* program and arguments, run inside */
   const char *const *env;      /* "NAME=value" entries; nothing else is set */
   const char *workdir;         /* host dir mounted read-write at /build */
-  const char *const *ro_binds; /* host paths mounted read-only, same path */
+  const char *const *ro_binds; /* host paths mounted read-only, same path;
+                                  each must be readable by the sandbox uid */
   uint32_t timeout_ms;         /* wall clock; the whole tree is killed */
   uint32_t cpu_seconds;        /* RLIMIT_CPU */
   uint64_t max_memory_bytes;   /* RLIMIT_DATA (JIT runtimes reserve big
@@ -32,6 +33,11 @@ typedef struct mw_sandbox_spec {
   uint32_t max_open_files;     /* RLIMIT_NOFILE */
   size_t max_output_bytes;     /* stdout and stderr each; the rest dropped */
 } mw_sandbox_spec_t;
+
+/* Exit status of a sandbox that could not be set up (a read-only path the
+ * sandbox uid cannot read, privileges that cannot be dropped); stderr
+ * says why. */
+#define MW_SANDBOX_EXIT_SETUP 125
 
 typedef struct mw_sandbox_result {
   int exit_code;   /* -1 when killed by a signal */

@@ -174,8 +174,18 @@ static void child(const mw_sandbox_spec_t *s, char *const argv[], int out_fd,
        setuid(SANDBOX_UID) != 0)) {
     dprintf(STDERR_FILENO, "sandbox: cannot drop privileges: %s\n",
             strerror(errno));
-    _exit(126);
+    _exit(MW_SANDBOX_EXIT_SETUP);
   }
+  /* bwrap resolves mount sources as this uid: say which one it cannot
+   * reach rather than leave bwrap's terse "Can't find source path". */
+  for (const char *const *p = s->ro_binds; p && *p; p++)
+    if (access(*p, R_OK) != 0) {
+      dprintf(STDERR_FILENO,
+              "sandbox: %s is not readable by the sandbox user (uid %d): %s"
+              " (install toolchains where every user can read them)\n",
+              *p, (int)getuid(), strerror(errno));
+      _exit(MW_SANDBOX_EXIT_SETUP);
+    }
   char *const envp[] = {NULL};
   execve(BWRAP, argv, envp);
   dprintf(STDERR_FILENO, "sandbox: cannot run %s: %s\n", BWRAP, strerror(errno));

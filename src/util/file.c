@@ -3,8 +3,10 @@
  */
 #include "util/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,5 +108,63 @@ mw_error_t *mw__make_dirs(const char *path, unsigned mode) {
     }
   }
   free(p);
+  return err;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw) {
+  (void)st, (void)ftw;
+  return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+mw_error_t *mw__remove_tree(const char *path) {
+  /* FTW_PHYS: symlinks are removed, never followed out of the tree. */
+  if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0 &&
+      errno != ENOENT)
+    return mw_error_new(MW_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+  return NULL;
+}
+
+mw_error_t *mw__copy_tree(const char *src, const char *dst) {
+  DIR *d = opendir(src);
+  if (!d) return mw_error_new(MW_ERR_IO, "%s: %s", src, strerror(errno));
+  mw_error_t *err = NULL;
+  if (mkdir(dst, 0755) != 0 && errno != EEXIST)
+    err = mw_error_new(MW_ERR_IO, "%s: %s", dst, strerror(errno));
+  struct dirent *e;
+  while (!err && (e = readdir(d))) {
+    if (e->d_name[0] == '.' || !strcmp(e->d_name, "node_modules") ||
+        !strcmp(e->d_name, "target"))
+      continue;
+    char from[4096], to[4096];
+    struct stat st;
+    if ((size_t)snprintf(from, sizeof from, "%s/%s", src, e->d_name) >= sizeof from ||
+        (size_t)snprintf(to, sizeof to, "%s/%s", dst, e->d_name) >= sizeof to) {
+      err = mw_error_new(MW_ERR_IO, "%s: path too long", src);
+      break;
+    }
+    if (lstat(from, &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      err = mw__copy_tree(from, to);
+    } else if (S_ISREG(st.st_mode)) {
+      int in = open(from, O_RDONLY | O_CLOEXEC);
+      int out = in < 0 ? -1
+                       : open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                              (st.st_mode & 0111) ? 0755 : 0644);
+      char buf[65536];
+      ssize_t n = 0;
+      while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n) {
+          n = -1;
+          break;
+        }
+      if (in < 0 || out < 0 || n < 0)
+        err = mw_error_new(MW_ERR_IO, "copy %s: %s", from, strerror(errno));
+      if (in >= 0) close(in);
+      if (out >= 0 && close(out) != 0 && !err)
+        err = mw_error_new(MW_ERR_IO, "copy %s: %s", from, strerror(errno));
+    }
+  }
+  closedir(d);
   return err;
 }

@@ -20,6 +20,15 @@ mw_error_t *mw__read_file(const char *path, size_t max, uint8_t **out,
 mw_error_t *mw__write_file_atomic(const char *path, const uint8_t *data,
                                   size_t len, unsigned mode);
 
+/* rm -rf path: symlinks are removed, not followed, and other filesystems
+ * mounted inside are not entered. A missing path is not an error. */
+mw_error_t *mw__remove_tree(const char *path);
+
+/* Copies the regular files and directories under src into dst (created;
+ * files keep only their executable bit), skipping dot files, symlinks,
+ * node_modules and target. Not atomic. */
+mw_error_t *mw__copy_tree(const char *src, const char *dst);
+
 /* mkdir -p with mode for each created component. */
 mw_error_t *mw__make_dirs(const char *path, unsigned mode);
 

@@ -2,11 +2,12 @@
 # run_tests.sh MARIE_WASM [WORKDIR]
 #
 # Compiles the JavaScript/TypeScript nodes in this directory with
-# guest/javascript/compile.sh and runs them on the marie-wasm binary given
+# marie-wasm compile (the sandboxed compiler service running
+# guest/javascript/compile.sh) and runs them on the marie-wasm binary given
 # as argument, asserting on outputs, logs, events and diagnostics. Prints
 # "N passed, N failed"; exits non-zero when a test fails.
 #
-# Needs the toolchain (guest/javascript/install-toolchain.sh) and python3.
+# Installs the toolchain first (a no-op when present); needs python3.
 # A compile takes ~15 s of CPU and so does turning each .wasm into a
 # .cwasm; MW_TEST_JOBS (default 2) compiles run side by side.
 set -uo pipefail
@@ -15,7 +16,7 @@ set -uo pipefail
 MW="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 [ -x "${MW}" ] || { echo "run_tests.sh: ${MW} is not executable" >&2; exit 64; }
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-COMPILE="${HERE}/../../../guest/javascript/compile.sh"
+INSTALL="${HERE}/../../../guest/javascript/install-toolchain.sh"
 JOBS="${MW_TEST_JOBS:-2}"
 if [ $# -eq 2 ]; then
     T="$2"
@@ -25,6 +26,10 @@ else
     trap 'rm -rf -- "${T}"' EXIT
 fi
 T="$(cd "${T}" && pwd)"
+# Every compile goes through the compiler service (sandboxed), with a cache
+# of this run's own so that each node really is built.
+export MW_COMPILE_CACHE_DIR="${T}/compile-cache"
+"${INSTALL}"
 
 passed=0
 failed=0
@@ -80,7 +85,7 @@ run() {
 compile_one() {
     local src="$1" stem="${1%.*}_${1##*.}" start end
     start=$(date +%s.%N)
-    (cd "${HERE}" && "${COMPILE}" "${src}" "${T}/${stem}.wasm" "${T}/work-${stem}") \
+    (cd "${HERE}" && "${MW}" compile --quiet "${src}" -o "${T}/${stem}.wasm") \
         >"${T}/${stem}.compile.out" 2>"${T}/${stem}.compile.err"
     echo $? >"${T}/${stem}.compile.rc"
     end=$(date +%s.%N)

@@ -2,7 +2,8 @@
 # run_tests.sh MARIE_WASM [WORKDIR]
 #
 # The Python language path end to end: compiles the nodes in this folder
-# with guest/python/compile.sh, runs them with the given marie-wasm binary
+# with marie-wasm compile (the sandboxed compiler service running
+# guest/python/compile.sh), runs them with the given marie-wasm binary
 # and checks what comes out (items, err messages, log records, events,
 # exit status), and checks that bad code fails to compile with a
 # USER_FILE:LINE:COL diagnostic.
@@ -15,7 +16,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "${HERE}/../../.." && pwd)"
-COMPILE="${REPO}/guest/python/compile.sh"
+# Every compile goes through the compiler service (sandboxed).
+compile_node() { "${MW}" compile --quiet "$1" -o "$2"; }
 
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: run_tests.sh MARIE_WASM [WORKDIR]" >&2; exit 64; }
 MW="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
@@ -34,6 +36,8 @@ cleanup() {
     if [ "${KEEP_WORK}" -eq 0 ]; then rm -rf -- "${WORK}"; fi
 }
 trap cleanup EXIT
+# A cache of this run's own, so that each node really is built.
+export MW_COMPILE_CACHE_DIR="${WORK}/compile-cache"
 
 "${REPO}/guest/python/install-toolchain.sh"
 
@@ -46,7 +50,7 @@ fail() { failed=$((failed + 1)); printf 'FAIL  %s: %s\n' "$1" "$2"; }
 build() {
     local name="$1" t0 t1
     t0=$(date +%s%N)
-    if ! "${COMPILE}" "${HERE}/${name}.py" "${WORK}/${name}.wasm" 2>"${WORK}/${name}.compile.err"; then
+    if ! compile_node "${HERE}/${name}.py" "${WORK}/${name}.wasm" 2>"${WORK}/${name}.compile.err"; then
         fail "compile ${name}" "$(head -c 2000 "${WORK}/${name}.compile.err")"
         return 1
     fi
@@ -105,7 +109,7 @@ PY
 # on stderr, "FILE:LINE:COL: message", matching REGEX.
 compile_fails() {
     local test="$1" file="${HERE}/$2" regex="$3" rc=0
-    "${COMPILE}" "${file}" "${WORK}/${test}.wasm" 2>"${WORK}/${test}.err" || rc=$?
+    compile_node "${file}" "${WORK}/${test}.wasm" 2>"${WORK}/${test}.err" || rc=$?
     local lines
     lines="$(wc -l <"${WORK}/${test}.err")"
     if [ "${rc}" -ne 1 ]; then
@@ -258,7 +262,17 @@ and items[0]["missing_status"] == 404 and items[0]["missing_ok"] is False' \
         --env "${WORK}/http-config.json" --permissions "${WORK}/http-perms.json" --allow-private-network
 fi
 
-# ---- compile.sh leaves the source tree alone -----------------------------------------
+# ---- the same code again is a cache hit: no toolchain runs --------------------
+t0=$(date +%s%N)
+if "${MW}" compile --quiet --json "${HERE}/seed.py" -o "${WORK}/seed-again.wasm" >"${WORK}/again.json" \
+    && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["cached"] else 1)' "${WORK}/again.json" \
+    && cmp -s "${WORK}/seed.wasm" "${WORK}/seed-again.wasm"; then
+    pass "recompiling_the_same_code_hits_the_cache ($((($(date +%s%N) - t0) / 1000000)) ms)"
+else
+    fail "recompiling_the_same_code_hits_the_cache" "$(cat "${WORK}/again.json")"
+fi
+
+# ---- compiling leaves the source tree alone ----------------------------------
 changed="$(build_debris)"
 if [ "${changed}" = "${debris_before}" ]; then
     pass "compile_writes_nothing_into_the_source_tree"

@@ -1,0 +1,93 @@
+/*
+ * cache.c - the compiler's content-addressed component cache (see
+ * compiler_int.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "compiler/compiler_int.h"
+#include "marie_wasm/storage.h"
+#include "util/error_int.h"
+#include "util/file.h"
+
+#define MAX_COMPONENT_BYTES (256u << 20)
+
+static void entry_path(char *buf, size_t n, const char *dir, const char *key,
+                       const char *suffix) {
+  snprintf(buf, n, "%s/%.2s/%s%s", dir, key, key, suffix);
+}
+
+bool mw__cache_get(const char *dir, const char *key, uint8_t **out, size_t *len) {
+  char path[4096], want[65], have[65];
+  uint8_t *hash_text = NULL;
+  size_t hash_len = 0;
+  *out = NULL;
+  entry_path(path, sizeof path, dir, key, ".sha256");
+  mw_error_t *err = mw__read_file(path, 64, &hash_text, &hash_len);
+  if (err || hash_len != 64) {
+    mw_error_free(err);
+    free(hash_text);
+    return false;
+  }
+  memcpy(want, hash_text, 64);
+  want[64] = '\0';
+  free(hash_text);
+  entry_path(path, sizeof path, dir, key, ".wasm");
+  if ((err = mw__read_file(path, MAX_COMPONENT_BYTES, out, len))) {
+    mw_error_free(err);
+    return false;
+  }
+  mw_sha256_hex(*out, *len, have);
+  if (strcmp(want, have) != 0) { /* torn or tampered: a miss */
+    free(*out);
+    *out = NULL;
+    return false;
+  }
+  return true;
+}
+
+mw_error_t *mw__cache_put(const char *dir, const char *key, const uint8_t *wasm,
+                          size_t len, const char *sha256_hex) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%.2s", dir, key);
+  mw_error_t *err = mw__make_dirs(path, 0700);
+  /* The component first, then the hash that vouches for it: a crash in
+   * between leaves a miss, never a wrong hit. */
+  entry_path(path, sizeof path, dir, key, ".wasm");
+  if (!err) err = mw__write_file_atomic(path, wasm, len, 0600);
+  entry_path(path, sizeof path, dir, key, ".sha256");
+  if (!err)
+    err = mw__write_file_atomic(path, (const uint8_t *)sha256_hex, 64, 0600);
+  return mw__error_prefix(err, "compile cache");
+}
+
+mw_error_t *mw__cache_lock(const char *dir, const char *key, int *fd) {
+  char path[4096];
+  *fd = -1;
+  snprintf(path, sizeof path, "%s/locks", dir);
+  mw_error_t *err = mw__make_dirs(path, 0700);
+  if (err) return mw__error_prefix(err, "compile cache");
+  snprintf(path, sizeof path, "%s/locks/%s", dir, key);
+  int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (f < 0)
+    return mw_error_new(MW_ERR_IO, "compile cache: %s: %s", path, strerror(errno));
+  while (flock(f, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    err = mw_error_new(MW_ERR_IO, "compile cache: lock %s: %s", path, strerror(errno));
+    close(f);
+    return err;
+  }
+  *fd = f;
+  return NULL;
+}
+
+void mw__cache_unlock(int fd) {
+  if (fd < 0) return;
+  flock(fd, LOCK_UN);
+  close(fd);
+}
