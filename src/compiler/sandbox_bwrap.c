@@ -113,7 +113,8 @@ static void arg(argv_builder_t *a, const char *s) {
 
 /* names[i] is the name part of s->env[i] ("NAME" of "NAME=value"). */
 static void build_argv(argv_builder_t *a, const mw_sandbox_spec_t *s,
-                       char *const *names, const char *seccomp_fd) {
+                       char *const *names, const char *seccomp_fd,
+                       const char *info_fd) {
   arg(a, BWRAP);
   /* Every namespace, so no network, no host pids, no IPC; no new userns
    * inside; a new session so the program cannot inject into our tty. */
@@ -141,20 +142,24 @@ static void build_argv(argv_builder_t *a, const mw_sandbox_spec_t *s,
   for (size_t i = 0; s->env && s->env[i]; i++)
     arg(a, "--setenv"), arg(a, names[i]), arg(a, strchr(s->env[i], '=') + 1);
   arg(a, "--seccomp"), arg(a, seccomp_fd);
+  /* bwrap reports the pid of the sandbox's init here: the one to kill at
+   * the deadline (see bwrap_run). */
+  arg(a, "--info-fd"), arg(a, info_fd);
   arg(a, "--");
   for (const char *const *p = s->argv; p && *p; p++) arg(a, *p);
 }
 
 /* Child side: never returns. */
 static void child(const mw_sandbox_spec_t *s, char *const argv[], int out_fd,
-                  int err_fd, int seccomp_fd) {
+                  int err_fd, int seccomp_fd, int info_fd) {
   dup2(out_fd, STDOUT_FILENO);
   dup2(err_fd, STDERR_FILENO);
   int devnull = open("/dev/null", O_RDONLY);
   if (devnull >= 0) dup2(devnull, STDIN_FILENO);
   /* Close everything but stdio and the seccomp fd. */
   for (int fd = 3; fd < 1024; fd++)
-    if (fd != seccomp_fd) close(fd);
+    if (fd != seccomp_fd && fd != info_fd) close(fd);
+  fcntl(info_fd, F_SETFD, 0);
   struct rlimit rl;
   rl.rlim_cur = rl.rlim_max = s->cpu_seconds;
   setrlimit(RLIMIT_CPU, &rl);
@@ -205,6 +210,38 @@ static bool drain(int fd, mw_buf_t *b, bool *truncated) {
   return true;
 }
 
+/* The host pid of the sandbox's init ("child-pid" in what bwrap wrote to
+ * its info fd), or 0 when bwrap has not got that far. buf keeps what was
+ * read so far across calls. */
+static pid_t read_sandbox_pid(int fd, char *buf, size_t *len, size_t cap) {
+  ssize_t n;
+  int fl = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  while (*len + 1 < cap && (n = read(fd, buf + *len, cap - 1 - *len)) > 0)
+    *len += (size_t)n;
+  buf[*len] = '\0';
+  const char *p = strstr(buf, "\"child-pid\"");
+  if (!p || !(p = strchr(p, ':'))) return 0;
+  long v = strtol(p + 1, NULL, 10);
+  return v > 1 ? (pid_t)v : 0;
+}
+
+/* Kills the sandbox at its deadline; true when bwrap was reaped (*status). Killing the sandbox's init takes
+ * every process in its pid namespace with it, and bwrap (our child), still
+ * alive, reaps it and exits: nothing is left for the host's init to reap.
+ * bwrap itself is killed only if it does not exit by itself. */
+static bool kill_tree(pid_t bwrap, pid_t sandbox_init, int *status) {
+  if (sandbox_init > 0 && kill(sandbox_init, SIGKILL) == 0) {
+    for (int i = 0; i < 200; i++) { /* up to 2 s */
+      if (waitpid(bwrap, status, WNOHANG) == bwrap) return true;
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  kill(bwrap, SIGKILL); /* --die-with-parent takes the rest down */
+  return false;
+}
+
 static mw_error_t *bwrap_run(const mw_sandbox_spec_t *s, mw_sandbox_result_t *res) {
   memset(res, 0, sizeof *res);
   if (!s->argv || !s->argv[0] || !s->workdir)
@@ -218,8 +255,8 @@ static mw_error_t *bwrap_run(const mw_sandbox_spec_t *s, mw_sandbox_result_t *re
 
   mw_error_t *err = NULL;
   int seccomp_fd = make_seccomp_fd();
-  int out[2] = {-1, -1}, errp[2] = {-1, -1};
-  char fdtext[16];
+  int out[2] = {-1, -1}, errp[2] = {-1, -1}, info[2] = {-1, -1};
+  char fdtext[16], infotext[16];
   argv_builder_t a = {.n = 0};
   char **names = NULL; /* --setenv names, split from "NAME=value" */
   size_t n_env = 0;
@@ -245,7 +282,12 @@ static mw_error_t *bwrap_run(const mw_sandbox_spec_t *s, mw_sandbox_result_t *re
       err = mw__nomem();
       goto out;
     }
-  build_argv(&a, s, names, fdtext);
+  if (pipe2(info, O_CLOEXEC) != 0) {
+    err = mw_error_new(MW_ERR_BACKEND, "sandbox: %s", strerror(errno));
+    goto out;
+  }
+  snprintf(infotext, sizeof infotext, "%d", info[1]);
+  build_argv(&a, s, names, fdtext, infotext);
   if (a.overflow) {
     err = mw_error_new(MW_ERR_MISUSE, "sandbox: too many arguments");
     goto out;
@@ -260,16 +302,21 @@ static mw_error_t *bwrap_run(const mw_sandbox_spec_t *s, mw_sandbox_result_t *re
     err = mw_error_new(MW_ERR_BACKEND, "sandbox: fork: %s", strerror(errno));
     goto out;
   }
-  if (pid == 0) child(s, (char *const *)a.v, out[1], errp[1], seccomp_fd);
+  if (pid == 0) child(s, (char *const *)a.v, out[1], errp[1], seccomp_fd, info[1]);
   close(out[1]), out[1] = -1;
   close(errp[1]), errp[1] = -1;
+  close(info[1]), info[1] = -1;
+  char info_text[512];
+  size_t info_len = 0;
 
-  bool open_out = true, open_err = true, truncated = false;
+  bool open_out = true, open_err = true, truncated = false, reaped = false;
+  int status = 0;
   while (open_out || open_err) {
     uint64_t elapsed = now_ms() - start;
     if (elapsed >= s->timeout_ms) {
       res->timed_out = true;
-      kill(pid, SIGKILL); /* bwrap: --die-with-parent takes the tree down */
+      reaped = kill_tree(pid, read_sandbox_pid(info[0], info_text, &info_len,
+                                               sizeof info_text), &status);
       break;
     }
     struct pollfd pfd[2] = {{open_out ? out[0] : -1, POLLIN, 0},
@@ -281,8 +328,7 @@ static mw_error_t *bwrap_run(const mw_sandbox_spec_t *s, mw_sandbox_result_t *re
     if (open_err && (pfd[1].revents & (POLLIN | POLLHUP)))
       open_err = drain(errp[0], &eb, &truncated);
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (!reaped && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   res->wall_ms = now_ms() - start;
   res->output_truncated = truncated;
@@ -303,6 +349,7 @@ out:
   for (int i = 0; i < 2; i++) {
     if (out[i] >= 0) close(out[i]);
     if (errp[i] >= 0) close(errp[i]);
+    if (info[i] >= 0) close(info[i]);
   }
   if (seccomp_fd >= 0) close(seccomp_fd);
   return err;
