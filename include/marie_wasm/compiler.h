@@ -101,7 +101,9 @@ typedef struct mw_compile_result mw_compile_result_t;
 
 /* Compiles code (len bytes of source, at most 1 MiB) written in lang into
  * a component. file_name (may be NULL: "node.<ext>") is how diagnostics
- * name the user's file. progress may be NULL.
+ * name the user's file; its base name, when a plain one with the
+ * language's extension, is also the file's name in the build (Python
+ * tracebacks show it). progress may be NULL.
  *
  * Errors:
  *   MW_ERR_COMPILE  the user's code is wrong; the message is the

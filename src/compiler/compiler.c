@@ -7,8 +7,8 @@
  * OUT.wasm WORKDIR; exit 0 wrote OUT, 1 means the user's code is wrong
  * (diagnostics "USER_FILE:LINE:COL: message" on stderr), 64 bad usage, 70
  * the toolchain failed. The driver writes the user's code as
- * /build/node<ext> in a fresh work dir mounted at /build and rewrites that
- * path to the caller's file name in diagnostics.
+ * /build/src/<its base name> (or node<ext>) in a fresh work dir mounted at
+ * /build and rewrites that path to the caller's file name in diagnostics.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -405,20 +405,43 @@ static void progress(mw_compile_progress_fn fn, void *ud, const char *stage,
   fn(ud, stage, msg);
 }
 
+/* file_name's last component when it is a plain name with the language's
+ * extension ([A-Za-z0-9_-] and dots, at most 100 bytes), else node<ext>. */
+static void user_base_name(const char *file_name, const mw__language_info_t *li,
+                           char *out, size_t n) {
+  const char *b = strrchr(file_name, '/');
+  b = b ? b + 1 : file_name;
+  size_t bl = strlen(b), el = strlen(li->ext);
+  bool plain = bl > el && bl <= 100 && b[0] != '.' && !strcmp(b + bl - el, li->ext);
+  if (li->lang == MW_LANG_JAVASCRIPT && bl > 4 && bl <= 100 && !strcmp(b + bl - 4, ".mjs"))
+    plain = b[0] != '.';
+  for (const char *p = b; plain && *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+      plain = false;
+  if (plain) snprintf(out, n, "%s", b);
+  else snprintf(out, n, "node%s", li->ext);
+}
+
 /* Runs compile.sh in the sandbox; on success *wasm holds the component. */
 static mw_error_t *run_toolchain(mw_compiler_t *c, const mw__language_info_t *li,
                                  const char *code, size_t len,
-                                 const char *file_name, uint8_t **wasm,
+                                 const char *file_name, const char *base, uint8_t **wasm,
                                  size_t *wasm_len, char **warnings) {
   char work[] = "/tmp/mw-compile-XXXXXX";
-  char path[4096], script[4096], user_file[64], env_tc[4200];
+  char path[4096], script[4096], user_file[160], env_tc[4200];
   mw_sandbox_result_t res = {0};
   mw_error_t *err = NULL;
   if (!mkdtemp(work))
     return mw_error_new(MW_ERR_IO, "compiler: cannot create a work dir: %s",
                         strerror(errno));
-  snprintf(path, sizeof path, "%s/node%s", work, li->ext);
-  snprintf(user_file, sizeof user_file, "/build/node%s", li->ext);
+  snprintf(user_file, sizeof user_file, "/build/src/%s", base);
+  snprintf(path, sizeof path, "%s/src", work);
+  if (mkdir(path, 0755) != 0) {
+    err = mw_error_new(MW_ERR_IO, "compiler: %s: %s", path, strerror(errno));
+    goto out;
+  }
+  snprintf(path, sizeof path, "%s/src/%s", work, base);
   if ((err = mw__write_file_atomic(path, (const uint8_t *)code, len, 0644))) goto out;
   snprintf(path, sizeof path, "%s/home", work);
   if (mkdir(path, 0755) != 0) {
@@ -540,6 +563,11 @@ mw_error_t *mw_compile(mw_compiler_t *c, mw_language_t lang, const char *code,
     return mw_error_new(MW_ERR_INPUT, "%s: the source is %zu bytes, more than %u",
                         file_name, len, MAX_SOURCE_BYTES);
 
+  /* The user's file keeps its base name where it is a plain one: some
+   * toolchains put it into the component (Python tracebacks), so it is
+   * part of the key. */
+  char base[112];
+  user_base_name(file_name, li, base, sizeof base);
   uint8_t *id = NULL;
   size_t id_len = 0;
   char wsha[65];
@@ -568,6 +596,7 @@ mw_error_t *mw_compile(mw_compiler_t *c, mw_language_t lang, const char *code,
   key_field(md, "toolchain", id, id_len);
   key_field(md, "wrapper", wsha, 64);
   key_field(md, "wit", c->wit_sha, 64);
+  key_field(md, "file", base, strlen(base));
   key_field(md, "code", code, len);
   EVP_DigestFinal_ex(md, digest, &dl);
   EVP_MD_CTX_free(md);
@@ -582,7 +611,7 @@ mw_error_t *mw_compile(mw_compiler_t *c, mw_language_t lang, const char *code,
     if (mw__cache_get(c->cache_dir, r->key, &r->wasm, &r->len)) goto hit;
   }
   progress(prog, ud, "compile", "compiling %s (%s) in the sandbox", file_name, li->name);
-  err = run_toolchain(c, li, code, len, file_name, &r->wasm, &r->len, &r->warnings);
+  err = run_toolchain(c, li, code, len, file_name, base, &r->wasm, &r->len, &r->warnings);
   if (err) goto fail;
   mw_sha256_hex(r->wasm, r->len, r->sha256);
   if (c->cache_dir) {
