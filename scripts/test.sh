@@ -27,6 +27,8 @@ for lang in c rust python javascript; do
     echo "test: the ${lang} language path (tests/guest/${lang}/run_tests.sh)"
     "${REPO_DIR}/tests/guest/${lang}/run_tests.sh" "${BUILD_DIR}/marie-wasm"
 done
+echo "test: marie-wasm new scaffolds a working node in every language"
+"${REPO_DIR}/tests/guest/new_nodes.sh" "${BUILD_DIR}/marie-wasm"
 
 echo "test: short fuzzing run of the parsers (scripts/fuzz.sh; longer runs: MW_FUZZ_SECONDS)"
 MW_FUZZ_SECONDS="${MW_FUZZ_SECONDS:-10}" "${REPO_DIR}/scripts/fuzz.sh"

@@ -78,6 +78,27 @@ static const char typescript_node[] =
     "  return { ok: out };\n"
     "}\n";
 
+static const char c_node[] =
+    "/* A marie:node in C. marie.h (included for you) has the SDK: building\n"
+    " * the result, a small JSON reader and the host's capabilities (http,\n"
+    " * secrets, kv, log, events), which work as far as the node's permissions\n"
+    " * allow. Everything the SDK hands out is freed when execute returns. */\n"
+    "marie_response *execute(const marie_items *input, const char *config,\n"
+    "                        const marie_context *ctx)\n"
+    "{\n"
+    "    int64_t factor = 2, n;\n"
+    "    marie_json_int(marie_json_get(config, \"factor\"), &factor);\n"
+    "    marie_response *res = marie_ok();\n"
+    "    for (size_t i = 0; i < input->count; i++) {\n"
+    "        if (!marie_json_int(marie_json_get(input->items[i].json, \"n\"), &n))\n"
+    "            return marie_err(\"item %zu has no integer n\", i);\n"
+    "        marie_pushf(res, \"{\\\"n\\\":%lld,\\\"scaled\\\":%lld}\", (long long)n,\n"
+    "                    (long long)(n * factor));\n"
+    "    }\n"
+    "    marie_log_info(\"scaled %zu items for run %u\", input->count, (unsigned)ctx->run_index);\n"
+    "    return res;\n"
+    "}\n";
+
 static const char input_json[] =
     "[\n  {\"json\": \"{\\\"n\\\": 1}\"},\n  {\"json\": \"{\\\"n\\\": 21}\"}\n]\n";
 static const char config_json[] = "{\"factor\": 2}\n";
@@ -102,6 +123,7 @@ static const template_t templates[] = {
     {MW_LANG_PYTHON, "node.py", python_node},
     {MW_LANG_JAVASCRIPT, "node.js", javascript_node},
     {MW_LANG_TYPESCRIPT, "node.ts", typescript_node},
+    {MW_LANG_C, "node.c", c_node},
 };
 
 /* Creates dir/name with text; never overwrites. */
