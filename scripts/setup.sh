@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything marie-wasm needs on a fresh Debian 12 machine (as root)
 # and builds it: Debian packages, the guest toolchain for the test
-# components, then libmariewasm and the marie-wasm CLI with CMake.
+# components, the test servers Debian lacks (moto for S3), then libmariewasm
+# and the marie-wasm CLI with CMake.
 #
 # Idempotent and quick on a second run: cargo output lives under
 # $HOME/.cache/marie-wasm, outside the checkout.
@@ -40,6 +41,8 @@ command -v cargo >/dev/null || die "cargo not found (a Rust toolchain >= 1.95 is
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
 
 "${REPO_DIR}/scripts/install-guest-tools.sh"
+# The S3 server the storage tests run against (moto, in a venv).
+"${REPO_DIR}/scripts/install-test-tools.sh"
 
 say "configuring and building in ${BUILD_DIR} (the first build compiles Wasmtime: several minutes)"
 # shellcheck disable=SC2086

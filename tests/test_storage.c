@@ -1,6 +1,7 @@
 /*
  * test_storage.c - the local artifact store: the node key layout, keys
- * that could escape the store, atomic writes, and integrity checks on read.
+ * that could escape the store, atomic writes, and integrity checks on read;
+ * and the checks of S3 locations and settings, which need no server.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,11 +99,78 @@ static void keys_cannot_escape_the_store(void **state) {
   }
   mw_error_t *err = NULL;
   mw_store_t *t = NULL;
-  err = mw_store_open("s3://bucket/prefix", &t);
+  err = mw_store_open("ftp://host/dir", &t);
   assert_int_equal(mw_error_status(err), MW_ERR_INPUT);
+  assert_null(t);
   mw_error_free(err);
   mw_store_free(s);
   assert_int_equal(rmdir(sub), 0);
+}
+
+static void s3_expect_input_error(const char *location, const char *part) {
+  mw_store_t *s = NULL;
+  mw_error_t *err = mw_store_open(location, &s);
+  if (mw_error_status(err) != MW_ERR_INPUT)
+    fail_msg("'%s' opened (%s)", location, err ? mw_error_message(err) : "no error");
+  if (part && !strstr(mw_error_message(err), part))
+    fail_msg("'%s' not in: %s", part, mw_error_message(err));
+  if (strstr(mw_error_message(err), "s3cr3t"))
+    fail_msg("credential in: %s", mw_error_message(err));
+  assert_null(s);
+  mw_error_free(err);
+}
+
+/* The S3 backend's location and environment are checked when the store
+ * is opened; nothing is contacted until the first put or get (the S3 tests
+ * against a server are in test_storage_s3.c). */
+static void s3_locations_and_settings_are_checked(void **state) {
+  (void)state;
+  const char *vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                        "AWS_SESSION_TOKEN", "AWS_REGION",
+                        "AWS_DEFAULT_REGION", "MW_S3_ENDPOINT",
+                        "MW_S3_TIMEOUT_MS"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) unsetenv(vars[i]);
+  s3_expect_input_error("s3://my-bucket", "AWS_ACCESS_KEY_ID");
+  setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t/key", 1);
+  mw_store_t *s = NULL;
+  const char *good[] = {"s3://my-bucket", "s3://my-bucket/", "s3://my.bucket.1/a/b/",
+                        "s3://my-bucket/team one/a+b", NULL};
+  for (size_t i = 0; good[i]; i++) {
+    TU_OK(mw_store_open(good[i], &s));
+    mw_store_free(s);
+  }
+  const char *bad_buckets[] = {"s3://ab", "s3://My-Bucket", "s3://-bucket",
+                               "s3://bucket-", "s3://a..b", "s3://bucket_1",
+                               "s3://b/../x", NULL};
+  for (size_t i = 0; bad_buckets[i]; i++)
+    s3_expect_input_error(bad_buckets[i], NULL);
+  s3_expect_input_error("s3://my-bucket/a/../b", "prefix");
+  s3_expect_input_error("s3://my-bucket/a//b", "prefix");
+  s3_expect_input_error("s3://my-bucket/a\tb", "prefix");
+  setenv("AWS_REGION", "us east", 1);
+  s3_expect_input_error("s3://my-bucket", "region");
+  unsetenv("AWS_REGION");
+  const char *bad_endpoints[] = {"ftp://127.0.0.1:9000", "http://user:pw@host",
+                                 "http://host/?x=1", "http://", "127.0.0.1:9000",
+                                 NULL};
+  for (size_t i = 0; bad_endpoints[i]; i++) {
+    setenv("MW_S3_ENDPOINT", bad_endpoints[i], 1);
+    s3_expect_input_error("s3://my-bucket", "MW_S3_ENDPOINT");
+  }
+  setenv("MW_S3_ENDPOINT", "http://127.0.0.1:9000/", 1);
+  TU_OK(mw_store_open("s3://my-bucket", &s));
+  mw_store_free(s);
+  const char *bad_timeouts[] = {"abc", "0", "-5", "10ms", NULL};
+  for (size_t i = 0; bad_timeouts[i]; i++) {
+    setenv("MW_S3_TIMEOUT_MS", bad_timeouts[i], 1);
+    s3_expect_input_error("s3://my-bucket", "MW_S3_TIMEOUT_MS");
+  }
+  unsetenv("MW_S3_TIMEOUT_MS");
+  /* A header-breaking credential is refused without being echoed. */
+  setenv("AWS_SESSION_TOKEN", "s3cr3t\r\nX-Evil: 1", 1);
+  s3_expect_input_error("s3://my-bucket", "control characters");
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) unsetenv(vars[i]);
 }
 
 int main(void) {
@@ -110,6 +178,7 @@ int main(void) {
       cmocka_unit_test(node_keys_follow_the_original_layout),
       cmocka_unit_test(round_trip_with_integrity),
       cmocka_unit_test(keys_cannot_escape_the_store),
+      cmocka_unit_test(s3_locations_and_settings_are_checked),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * store.c - mw_store_t: key rules, the node key layout, integrity checks,
- * and dispatch to a backend (local.c; S3 to come).
+ * and dispatch to a backend (local.c, s3.c).
  */
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +47,19 @@ mw_error_t *mw_store_open(const char *location, mw_store_t **out) {
   if (!location || !out) return mw_error_new(MW_ERR_MISUSE, "NULL argument");
   *out = NULL;
   const char *dir = location;
-  if (!strncmp(location, "file://", 7)) dir = location + 7;
+  bool s3 = !strncmp(location, "s3://", 5);
+  if (s3) dir = location + 5;
+  else if (!strncmp(location, "file://", 7)) dir = location + 7;
   else if (strstr(location, "://"))
     return mw_error_new(MW_ERR_INPUT,
-                        "store '%s': unsupported (use a directory or file:///dir)",
+                        "store '%s': unsupported (use a directory, file:///dir "
+                        "or s3://bucket/prefix)",
                         location);
   if (!*dir) return mw_error_new(MW_ERR_INPUT, "store: empty location");
   mw_store_t *s = calloc(1, sizeof *s);
   if (!s) return mw__nomem();
-  mw_error_t *err = mw__store_local_open(dir, s);
+  mw_error_t *err =
+      s3 ? mw__store_s3_open(dir, s) : mw__store_local_open(dir, s);
   if (err) {
     free(s);
     return err;

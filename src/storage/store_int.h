@@ -21,5 +21,8 @@ struct mw_store {
 
 /* Backends. */
 mw_error_t *mw__store_local_open(const char *dir, mw_store_t *store);
+/* spec: "bucket" or "bucket/prefix" (the location without "s3://"); the
+ * rest of the configuration comes from the environment (storage.h). */
+mw_error_t *mw__store_s3_open(const char *spec, mw_store_t *store);
 
 #endif
