@@ -27,6 +27,8 @@ for lang in c rust python javascript; do
     echo "test: the ${lang} language path (tests/guest/${lang}/run_tests.sh)"
     "${REPO_DIR}/tests/guest/${lang}/run_tests.sh" "${BUILD_DIR}/marie-wasm"
 done
+echo "test: user code that attacks its own build is contained (tests/guest/escape)"
+"${REPO_DIR}/tests/guest/escape/run_tests.sh" "${BUILD_DIR}/marie-wasm"
 echo "test: marie-wasm new scaffolds a working node in every language"
 "${REPO_DIR}/tests/guest/new_nodes.sh" "${BUILD_DIR}/marie-wasm"
 
