@@ -30,7 +30,9 @@ typedef struct mw_result mw_result_t;
 
 typedef enum mw_outcome {
   MW_OUTCOME_OK,   /* the guest returned ok(items) */
-  MW_OUTCOME_ERR,  /* the guest returned err(message) */
+  MW_OUTCOME_ERR,  /* the guest returned err(message), or panicked: it
+                      logged "panicked at ..." (error level, console) and
+                      then reached `unreachable`, as the Rust SDK does */
   MW_OUTCOME_TRAP  /* the guest was stopped; see mw_result_trap_kind */
 } mw_outcome_t;
 

@@ -78,6 +78,23 @@ static const char typescript_node[] =
     "  return { ok: out };\n"
     "}\n";
 
+static const char rust_node[] =
+    "// A marie:node in Rust. The prelude brings Item, Context, serde_json's\n"
+    "// Value and json!, and the host's capabilities (http, secrets, kv, log,\n"
+    "// events), which work as far as the node's permissions allow.\n"
+    "use marie::prelude::*;\n"
+    "\n"
+    "pub fn execute(input_items: Vec<Item>, config: Value, context: Context) -> Result<Vec<Value>, String> {\n"
+    "    let factor = config[\"factor\"].as_i64().unwrap_or(2);\n"
+    "    let mut out = Vec::new();\n"
+    "    for item in &input_items {\n"
+    "        let n = item.json[\"n\"].as_i64().ok_or(\"item has no integer n\")?;\n"
+    "        out.push(json!({ \"n\": n, \"scaled\": n * factor }));\n"
+    "    }\n"
+    "    log::info(format!(\"scaled {} items for run {}\", out.len(), context.run_index));\n"
+    "    Ok(out)\n"
+    "}\n";
+
 static const char c_node[] =
     "/* A marie:node in C. marie.h (included for you) has the SDK: building\n"
     " * the result, a small JSON reader and the host's capabilities (http,\n"
@@ -123,6 +140,7 @@ static const template_t templates[] = {
     {MW_LANG_PYTHON, "node.py", python_node},
     {MW_LANG_JAVASCRIPT, "node.js", javascript_node},
     {MW_LANG_TYPESCRIPT, "node.ts", typescript_node},
+    {MW_LANG_RUST, "node.rs", rust_node},
     {MW_LANG_C, "node.c", c_node},
 };
 

@@ -179,6 +179,20 @@ static void set_trap(mw_result_t *r, mw_trap_kind_t kind, const char *fmt,
   r->trap = kind;
 }
 
+/* A guest's panic: `unreachable` right after its last log record, at error
+ * level from console, says "panicked at FILE:LINE:COL: message" (what the
+ * Rust SDK's panic hook writes before it aborts; Rust without wasm
+ * exceptions cannot unwind back to execute). That first line, or NULL. The
+ * guest could return this err itself, so trusting it gives nothing away. */
+static const char *panic_line(const mw_result_t *r) {
+  if (r->n_logs == 0) return NULL;
+  const mw_log_t *last = &r->logs[r->n_logs - 1];
+  if (last->level != MW_LOG_ERROR || last->source != MW_LOG_CONSOLE || !last->message ||
+      strncmp(last->message, "panicked", 8) != 0)
+    return NULL;
+  return last->message;
+}
+
 /* Turns a Wasmtime error from instantiation or the call into a trap kind.
  * Trap codes are read, never message text. A refused memory or table grow
  * makes the guest fail its own way (often `unreachable` after malloc
@@ -203,7 +217,11 @@ static void classify(mw_exec_t *ex, wasmtime_error_t *werr) {
              ex->limiter.memory_refused ? "linear memory" : "table",
              (unsigned long long)mw_permissions_limit(p, MW_LIMIT_MAX_MEMORY_MB),
              (unsigned long long)ex->limiter.memory_peak, msg ? msg : "");
-  else
+  else if (is_trap && code == WASMTIME_TRAP_CODE_UNREACHABLE_CODE_REACHED && panic_line(r)) {
+    set_trap(r, MW_TRAP_GUEST, "%.*s", (int)strcspn(panic_line(r), "\n"), panic_line(r));
+    r->outcome = MW_OUTCOME_ERR; /* the message stays; items are gone */
+    r->trap = MW_TRAP_NONE;
+  } else
     set_trap(r, MW_TRAP_GUEST, "%s", msg ? msg : "guest trapped");
   free(msg);
 }
