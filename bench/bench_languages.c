@@ -134,10 +134,11 @@ int main(int argc, char **argv) {
     double *t = malloc(sizeof *t * (size_t)runs);
     for (int r = 0; r < runs; r++) t[r] = run_once(engine, c);
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
-    printf("| %s | `%s` | %.1f s | %.1f ms | %.1f KiB | %.1f MiB | %.1f s | %.1f ms | "
+    printf("| %s | `%s` | %.1f s | %s%.0f ms | %.1f KiB | %.1f MiB | %.1f s | %.1f ms | "
            "%.2f ms | %.3f / %.3f ms |\n",
            mw_language_name(lang), file, (double)mw_compile_result_ms(cold) / 1e3,
-           (double)mw_compile_result_ms(warm), (double)wasm_len / 1024.0,
+           mw_compile_result_ms(warm) < 1 ? "< " : "",
+           mw_compile_result_ms(warm) < 1 ? 1.0 : (double)mw_compile_result_ms(warm), (double)wasm_len / 1024.0,
            (double)st.st_size / 1048576.0, native_ms / 1e3, load_ms, first_ms,
            t[runs / 2], t[runs * 99 / 100]);
     fflush(stdout);

@@ -88,6 +88,8 @@ static mw_compiler_t *new_compiler(uint32_t timeout_ms, bool with_cache) {
   TU_OK(mw_compiler_config_guest_dir(cfg, guest));
   TU_OK(mw_compiler_config_wit_dir(cfg, wit));
   TU_OK(mw_compiler_config_toolchain(cfg, MW_LANG_PYTHON, toolchain));
+  /* Not installed, whatever the machine has. */
+  TU_OK(mw_compiler_config_toolchains_dir(cfg, "/nonexistent/toolchains"));
   TU_OK(mw_compiler_config_cache_dir(cfg, with_cache ? cache : NULL));
   if (timeout_ms) mw_compiler_config_timeout_ms(cfg, timeout_ms);
   mw_compiler_t *c = NULL;

@@ -22,8 +22,10 @@ static void entry_path(char *buf, size_t n, const char *dir, const char *key,
   snprintf(buf, n, "%s/%.2s/%s%s", dir, key, key, suffix);
 }
 
-bool mw__cache_get(const char *dir, const char *key, uint8_t **out, size_t *len) {
-  char path[4096], want[65], have[65];
+bool mw__cache_get(const char *dir, const char *key, uint8_t **out, size_t *len,
+                   char sha256_hex[65]) {
+  char path[4096], want[65];
+  char *have = sha256_hex;
   uint8_t *hash_text = NULL;
   size_t hash_len = 0;
   *out = NULL;

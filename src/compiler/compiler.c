@@ -605,10 +605,10 @@ mw_error_t *mw_compile(mw_compiler_t *c, mw_language_t lang, const char *code,
 
   int lock_fd = -1;
   if (c->cache_dir) {
-    if (mw__cache_get(c->cache_dir, r->key, &r->wasm, &r->len)) goto hit;
+    if (mw__cache_get(c->cache_dir, r->key, &r->wasm, &r->len, r->sha256)) goto hit;
     /* Whoever holds the lock compiles; the others wait, then hit. */
     if ((err = mw__cache_lock(c->cache_dir, r->key, &lock_fd))) goto fail;
-    if (mw__cache_get(c->cache_dir, r->key, &r->wasm, &r->len)) goto hit;
+    if (mw__cache_get(c->cache_dir, r->key, &r->wasm, &r->len, r->sha256)) goto hit;
   }
   progress(prog, ud, "compile", "compiling %s (%s) in the sandbox", file_name, li->name);
   err = run_toolchain(c, li, code, len, file_name, base, &r->wasm, &r->len, &r->warnings);
@@ -629,7 +629,6 @@ mw_error_t *mw_compile(mw_compiler_t *c, mw_language_t lang, const char *code,
 
 hit:
   mw__cache_unlock(lock_fd);
-  mw_sha256_hex(r->wasm, r->len, r->sha256);
   r->cached = true;
   r->ms = now_ms() - start;
   progress(prog, ud, "cache", "cache hit for %s (%.12s)", file_name, r->key);

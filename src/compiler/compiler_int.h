@@ -29,8 +29,9 @@ const mw__language_info_t *mw__language_info(mw_language_t lang);
  * .sha256 beside it. Entries are written atomically; an entry whose bytes
  * do not match its hash is a miss (and is overwritten by the next put). */
 
-/* *out (malloc'd) and true on a hit; false on a miss. */
-bool mw__cache_get(const char *dir, const char *key, uint8_t **out, size_t *len);
+/* *out (malloc'd), its SHA-256 and true on a hit; false on a miss. */
+bool mw__cache_get(const char *dir, const char *key, uint8_t **out, size_t *len,
+                   char sha256_hex[65]);
 mw_error_t *mw__cache_put(const char *dir, const char *key, const uint8_t *wasm,
                           size_t len, const char *sha256_hex);
 
