@@ -21,7 +21,7 @@ static char workdir[64];
 /* Processes owned by uid: live ones, or zombies (exited, not yet reaped:
  * an orphaned sandbox process that has exited waits as a zombie until the
  * host's init reaps it; it runs nothing and holds nothing but its pid). */
-static int processes_of_uid(uid_t uid, bool zombies) {
+static int processes_of_uid(uid_t uid, bool zombies, const char *marker) {
   DIR *d = opendir("/proc");
   struct dirent *e;
   int n = 0;
@@ -37,7 +37,19 @@ static int processes_of_uid(uid_t uid, bool zombies) {
     const char *paren = NULL;
     if (fgets(stat_line, sizeof stat_line, f)) paren = strrchr(stat_line, ')');
     fclose(f);
-    if (paren && paren[1] == ' ' && (paren[2] == 'Z') == zombies) n++;
+    if (!paren || paren[1] != ' ' || (paren[2] == 'Z') != zombies) continue;
+    if (marker) { /* only processes whose command line has it */
+      char cmd[4096];
+      snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+      FILE *c = fopen(path, "r");
+      size_t len = c ? fread(cmd, 1, sizeof cmd - 1, c) : 0;
+      if (c) fclose(c);
+      for (size_t i = 0; i < len; i++)
+        if (!cmd[i]) cmd[i] = ' ';
+      cmd[len] = '\0';
+      if (!strstr(cmd, marker)) continue;
+    }
+    n++;
   }
   if (d) closedir(d);
   return n;
@@ -47,7 +59,7 @@ static int processes_of_uid(uid_t uid, bool zombies) {
  * right now; theirs are reaped at once). */
 static int lasting_zombies_of_uid(uid_t uid) {
   int n = 0;
-  for (int i = 0; i < 20 && (n = processes_of_uid(uid, true)) > 0; i++) usleep(100000);
+  for (int i = 0; i < 20 && (n = processes_of_uid(uid, true, NULL)) > 0; i++) usleep(100000);
   return n;
 }
 
@@ -137,7 +149,12 @@ static void fork_bomb_is_contained(void **state) {
   mw__sandbox_spec_defaults(&spec);
   spec.max_processes = 32;
   spec.timeout_ms = 3000;
-  mw_sandbox_result_t r = sh("f() { f | f & }; f; sleep 10", &spec);
+  /* The marker tells this bomb's processes from other sandboxes' (tests
+   * run in parallel, all as the sandbox uid). */
+  char script[128], marker[48];
+  snprintf(marker, sizeof marker, "mw-bomb-%d", (int)getpid());
+  snprintf(script, sizeof script, ": %s; f() { f | f & }; f; sleep 10", marker);
+  mw_sandbox_result_t r = sh(script, &spec);
   assert_true(r.timed_out || r.exit_code != 0);
   assert_true(r.wall_ms < 6000);
   mw__sandbox_result_free(&r);
@@ -145,7 +162,7 @@ static void fork_bomb_is_contained(void **state) {
    * (the kernel may take a moment to reap thousands of processes). */
   int left = -1;
   for (int i = 0; i < 100 && left != 0; i++) {
-    left = getuid() == 0 ? processes_of_uid(65534, false) : 0;
+    left = getuid() == 0 ? processes_of_uid(65534, false, marker) : 0;
     if (left) usleep(100000);
   }
   assert_int_equal(left, 0);
