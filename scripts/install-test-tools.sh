@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers the tests run against that Debian does not package:
 # moto, an S3-compatible server (tests/test_storage_s3.c starts it on
-# 127.0.0.1), in a Python venv outside the checkout.
+# 127.0.0.1), in a Python venv outside the checkout; and pytest,
+# pytest-asyncio and mypy for the Python package (python/), in another.
 #
 # Idempotent: a second run only checks the pinned version and prints one line.
 #
@@ -9,6 +10,8 @@
 #   MW_S3_VENV   the venv (default $HOME/.cache/marie-wasm/s3-venv);
 #                tests/test_storage_s3.c reads the same variable (or
 #                MW_TEST_MOTO_SERVER, the path of moto_server itself)
+#   MW_PY_VENV   the Python package's test venv (default
+#                $HOME/.cache/marie-wasm/py-venv); python/tests/run.sh reads it
 set -Eeuo pipefail
 
 # Exact pin: the test relies on moto's IAM checks and error bodies.
@@ -19,6 +22,33 @@ MW_S3_VENV="${MW_S3_VENV:-${HOME}/.cache/marie-wasm/s3-venv}"
 say() { printf 'install-test-tools: %s\n' "$*"; }
 die() { printf 'install-test-tools: error: %s\n' "$*" >&2; exit 1; }
 trap 'die "failed at line ${LINENO}: ${BASH_COMMAND}"' ERR
+
+# The Python package's test tools (python/tests/run.sh, ctest test_python),
+# exact pins, in their own venv (MW_PY_VENV, default
+# $HOME/.cache/marie-wasm/py-venv). setuptools >= 70.1 lets a test build
+# the package's wheel without network access.
+MW_PY_VENV="${MW_PY_VENV:-${HOME}/.cache/marie-wasm/py-venv}"
+PY_TEST_PINS="pytest==9.0.3 pytest-asyncio==1.4.0 mypy==2.4.0 setuptools==80.9.0"
+py_pins_installed() {
+    "${MW_PY_VENV}/bin/python" -c 'import importlib.metadata as m, sys
+print(" ".join(f"{n}=={m.version(n)}" for n in sys.argv[1:]))' \
+        pytest pytest-asyncio mypy setuptools 2>/dev/null || true
+}
+if [ "$(py_pins_installed)" = "$PY_TEST_PINS" ]; then
+    say "python test tools already installed in ${MW_PY_VENV}"
+else
+    command -v python3 >/dev/null || die "python3 not found"
+    if [ -d "$MW_PY_VENV" ] && ! "${MW_PY_VENV}/bin/python" -c '' 2>/dev/null; then
+        rm -rf "$MW_PY_VENV"
+    fi
+    [ -x "${MW_PY_VENV}/bin/python" ] || python3 -m venv "$MW_PY_VENV" \
+        || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    say "installing ${PY_TEST_PINS} into ${MW_PY_VENV}"
+    # shellcheck disable=SC2086 # the pins are separate words
+    "${MW_PY_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check $PY_TEST_PINS \
+        || die "pip install ${PY_TEST_PINS} failed"
+    [ "$(py_pins_installed)" = "$PY_TEST_PINS" ] || die "python test tools: got '$(py_pins_installed)'"
+fi
 
 installed_moto() {
     "${MW_S3_VENV}/bin/python" -c \
