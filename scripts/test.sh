@@ -13,6 +13,12 @@ JOBS="$(nproc)"
 
 MW_BUILD_DIR="${BUILD_DIR}" MW_CMAKE_ARGS="-DMW_WERROR=ON" "${REPO_DIR}/scripts/setup.sh"
 
+# Every language's toolchain, before the suite: the Python package's tests
+# compile real nodes too. Each install is a quick no-op when present.
+for lang in c rust python javascript; do
+    "${REPO_DIR}/guest/${lang}/install-toolchain.sh"
+done
+
 echo "test: suite (RelWithDebInfo, includes valgrind runs of the core tests)"
 ctest --test-dir "${BUILD_DIR}" --output-on-failure -j"${JOBS}"
 
