@@ -12,6 +12,8 @@
 #                MW_TEST_MOTO_SERVER, the path of moto_server itself)
 #   MW_PY_VENV   the Python package's test venv (default
 #                $HOME/.cache/marie-wasm/py-venv); python/tests/run.sh reads it
+#   MW_BENCH_VENV  wasmtime-py for bench/bench_python.py (default
+#                $HOME/.cache/marie-wasm/bench-venv)
 set -Eeuo pipefail
 
 # Exact pin: the test relies on moto's IAM checks and error bodies.
@@ -48,6 +50,26 @@ else
     "${MW_PY_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check $PY_TEST_PINS \
         || die "pip install ${PY_TEST_PINS} failed"
     [ "$(py_pins_installed)" = "$PY_TEST_PINS" ] || die "python test tools: got '$(py_pins_installed)'"
+fi
+
+# bench/bench_python.py's reference path: wasmtime-py (wasmtime.component),
+# exact pin on the Wasmtime major the library builds (third_party/wasmtime),
+# in its own venv (MW_BENCH_VENV, default $HOME/.cache/marie-wasm/bench-venv).
+# Only the benchmark needs it: a failure here warns and goes on.
+MW_BENCH_VENV="${MW_BENCH_VENV:-${HOME}/.cache/marie-wasm/bench-venv}"
+WASMTIME_PY_VERSION=48.0.0
+bench_pin_installed() {
+    "${MW_BENCH_VENV}/bin/python" -c 'import importlib.metadata as m; print(m.version("wasmtime"))' \
+        2>/dev/null || true
+}
+if [ "$(bench_pin_installed)" = "$WASMTIME_PY_VERSION" ]; then
+    say "wasmtime-py ${WASMTIME_PY_VERSION} already installed in ${MW_BENCH_VENV}"
+elif { [ -x "${MW_BENCH_VENV}/bin/python" ] || python3 -m venv "$MW_BENCH_VENV"; } \
+    && "${MW_BENCH_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "wasmtime==${WASMTIME_PY_VERSION}"; then
+    say "installed wasmtime-py ${WASMTIME_PY_VERSION} into ${MW_BENCH_VENV}"
+else
+    say "warning: wasmtime-py ${WASMTIME_PY_VERSION} not installed (only bench/bench_python.py needs it)"
 fi
 
 installed_moto() {

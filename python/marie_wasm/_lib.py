@@ -45,8 +45,13 @@ JSON_STATS = 1
 JSON_LOGS = 2
 JSON_EVENTS = 4
 
-# mw_outcome_t / mw_trap_kind_t are read through mw_result_to_json and
+# mw_outcome_t (execute.h), by value.
+OUTCOMES = ("ok", "err", "trap")
+# mw_log_level_t and mw_log_source_t (host.h), by value, as the library
+# names them in its JSON documents. Trap kinds are named by
 # mw_trap_kind_name, never as numbers here.
+LOG_LEVELS = ("debug", "info", "warn", "error")
+LOG_SOURCES = ("console", "stdout", "stderr", "host")
 
 # mw_secrets_vtable_t.get: (ctx, name, out_value) -> mw_error_t *
 SECRET_GET_FN = CFUNCTYPE(c_void_p, c_void_p, c_char_p, POINTER(c_void_p))
@@ -64,6 +69,22 @@ class HttpOptions(Structure):
         ("max_redirects", c_uint32),
         ("connect_timeout_ms", c_uint64),
         ("max_response_bytes", c_uint64),
+    ]
+
+
+class Stats(Structure):
+    """mw_stats_t (execute.h), filled by mw_result_stats."""
+
+    _fields_ = [
+        ("fuel_used", c_uint64),
+        ("wall_time_us", c_uint64),
+        ("memory_peak_bytes", c_uint64),
+        ("host_calls", c_uint64),
+        ("denied_calls", c_uint64),
+        ("bytes_in", c_uint64),
+        ("bytes_out", c_uint64),
+        ("logs_dropped", c_uint64),
+        ("events_dropped", c_uint64),
     ]
 
 
@@ -119,6 +140,19 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "mw_execute": (_P, [_P, _P, _P, _PP]),
     "mw_result_free": (None, [_P]),
     "mw_result_to_json": (_P, [_P, c_uint]),
+    "mw_result_outcome": (c_int, [_P]),
+    "mw_result_item_count": (c_size_t, [_P]),
+    # Items are (pointer, length): c_void_p keeps ctypes from cutting the
+    # text at a NUL; read with ctypes.string_at(ptr, len).
+    "mw_result_item_json": (_P, [_P, c_size_t, POINTER(c_size_t)]),
+    "mw_result_item_binary": (_P, [_P, c_size_t, POINTER(c_size_t)]),
+    "mw_result_message": (c_char_p, [_P]),
+    "mw_result_trap_kind": (c_int, [_P]),
+    "mw_result_stats": (None, [_P, POINTER(Stats)]),
+    "mw_result_log_count": (c_size_t, [_P]),
+    "mw_result_log": (c_char_p, [_P, c_size_t, POINTER(c_int), POINTER(c_int)]),
+    "mw_result_event_count": (c_size_t, [_P]),
+    "mw_result_event": (c_char_p, [_P, c_size_t, POINTER(c_char_p)]),
     "mw_trap_kind_name": (c_char_p, [c_int]),
     # storage.h
     "mw_store_open": (_P, [c_char_p, _PP]),
@@ -147,6 +181,17 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "mw_compile_result_free": (None, [_P]),
 }
 
+# Second bindings of a symbol with another restype: name -> (symbol,
+# restype, argtypes). The item's text as bytes in one foreign call (ctypes
+# copies up to the first NUL; the caller compares with the length).
+_VARIANTS: dict[str, tuple[str, Any, list[Any]]] = {
+    "mw_result_item_json_bytes": (
+        "mw_result_item_json",
+        c_char_p,
+        [_P, c_size_t, POINTER(c_size_t)],
+    ),
+}
+
 
 class Api:
     """The loaded library: one callable per prototype above, plus libc's
@@ -161,6 +206,11 @@ class Api:
         self._cdll = cdll
         for name, (restype, argtypes) in _PROTOTYPES.items():
             fn = getattr(cdll, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
+            setattr(self, name, fn)
+        for name, (symbol, restype, argtypes) in _VARIANTS.items():
+            fn = cdll[symbol]  # a new function object: its own restype
             fn.restype = restype
             fn.argtypes = argtypes
             setattr(self, name, fn)

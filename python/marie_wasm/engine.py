@@ -194,22 +194,28 @@ class Engine:
             data = bytes(source)
             sha = sha256_hex(data)
             return self._cached(sha, lambda: self._new_from_bytes(data, sha))
-        path = os.fspath(source)
-        sha = self._sha_of_file(path)
+        return self._load_file(os.fspath(source))
+
+    def _load_file(self, path: str, st: os.stat_result | None = None) -> Component:
+        """load() of a file; st: its os.stat() if the caller has it."""
+        sha = self._sha_of_file(path, st)
         return self._cached(sha, lambda: self._new_from_file(path))
 
-    def _sha_of_file(self, path: str) -> str:
+    def _sha_of_file(self, path: str, st: os.stat_result | None = None) -> str:
         # Rehashing a 20 MB interpreter component on every execute would cost
         # more than the execution: remember the hash while the file's
-        # identity and modification time stay the same.
+        # identity and modification time stay the same. A known file costs
+        # one stat() per execution (system calls are slow on some VMs:
+        # docs/PERFORMANCE.md).
         try:
-            st = os.stat(path)
+            if st is None:
+                st = os.stat(path)
             ident = (os.path.abspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            with self._lock:
+                known = self._file_sha.get(ident)
+            if known is not None:
+                return known
             with open(path, "rb") as f:
-                with self._lock:
-                    known = self._file_sha.get(ident)
-                if known is not None:
-                    return known
                 data = f.read()
         except OSError as e:
             raise StorageIOError(f"{path}: {e.strerror}", 3, "MW_ERR_IO") from e

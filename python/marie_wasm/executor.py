@@ -22,15 +22,13 @@ import ctypes
 import functools
 import json
 import os
+import stat
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping, Union
 
 from ._lib import (
-    JSON_EVENTS,
-    JSON_LOGS,
-    JSON_STATS,
     SECRET_GET_FN,
     HttpOptions,
     SecretsVtable,
@@ -91,7 +89,7 @@ def _item(item: Item) -> tuple[bytes, bytes | None]:
     """(json text, binary) of one input item."""
     if isinstance(item, str):
         return item.encode("utf-8"), None
-    if isinstance(item, Mapping):
+    if isinstance(item, dict) or isinstance(item, Mapping):  # dict: no ABC check
         if "json" not in item:
             raise ValueError(f"input item without a 'json' field: {item!r}")
         text, binary = item["json"], item.get("binary")
@@ -186,8 +184,13 @@ class WasmExecutor:
         if isinstance(src, (bytes, bytearray, memoryview)):
             return self.engine.load(bytes(src))
         path = os.fspath(src)
-        if os.path.isfile(path):
-            return self.engine.load(path)
+        try:
+            st: os.stat_result | None = os.stat(path)
+        except (OSError, ValueError):
+            st = None
+        if st is not None and stat.S_ISREG(st.st_mode):
+            # One stat() for both questions (a file? changed?).
+            return self.engine._load_file(path, st)
         if not isinstance(src, str) or os.path.isabs(path) or path.startswith("."):
             # Clearly meant as a file (store keys are relative, no dots).
             raise StorageIOError(f"{path}: no such file", 3, "MW_ERR_IO")
@@ -273,13 +276,12 @@ class WasmExecutor:
         req, res = out_ptr(), out_ptr()
         try:
             check(api.mw_request_new(ctypes.byref(req)))
+            add_item = api.mw_request_add_item
             for item in items or ():
                 text, binary = _item(item)
-                check(
-                    api.mw_request_add_item(
-                        req, text, len(text), binary, len(binary) if binary else 0
-                    )
-                )
+                err = add_item(req, text, len(text), binary, len(binary) if binary else 0)
+                if err:
+                    check(err)
             if config is not None:
                 env = _text(config)
                 check(api.mw_request_set_env(req, env, len(env)))
@@ -293,12 +295,11 @@ class WasmExecutor:
                 check(api.mw_execute(comp.engine_handle, comp.handle, req, ctypes.byref(res)))
             finally:
                 _current.credentials = None
-            doc = api.take_string(api.mw_result_to_json(res, JSON_STATS | JSON_LOGS | JSON_EVENTS))
+            result = ExecutionResult.from_handle(res)
         finally:
             api.mw_result_free(res)
             api.mw_request_free(req)
             api.mw_permissions_free(perms)
-        result = ExecutionResult.from_json(doc)
         if result.trap is not None and raise_on_trap:
             raise trap_class(result.trap.kind)(result.trap.message, result, result.trap.kind)
         return result

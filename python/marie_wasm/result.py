@@ -1,16 +1,21 @@
 """The values going into and coming out of an execution.
 
-ExecutionResult is built from the library's own result document
-(mw_result_to_json with stats, logs and events), so every field means
-exactly what it means for the CLI and the HTTP service.
+ExecutionResult is read from the library's result (mw_result_t) through
+its accessors, the same values mw_result_to_json writes for the CLI and
+the HTTP service (from_json parses that document), so every field means
+exactly what it means there. The accessors skip a JSON round trip that
+cost more than the execution of a small node (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
 import base64
+import ctypes
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ._lib import LOG_LEVELS, LOG_SOURCES, OUTCOMES, Stats, lib
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,71 @@ class ExecutionResult:
         return doc
 
     @classmethod
+    def from_handle(cls, res: int | ctypes.c_void_p) -> ExecutionResult:
+        """Reads an mw_result_t (borrowed; the caller frees it)."""
+        api = lib()
+        st = Stats()
+        api.mw_result_stats(res, ctypes.byref(st))
+        stats = ExecutionStats(
+            st.fuel_used,
+            st.wall_time_us / 1000.0,
+            st.memory_peak_bytes,
+            st.host_calls,
+            st.denied_calls,
+            st.bytes_in,
+            st.bytes_out,
+            st.logs_dropped,
+            st.events_dropped,
+        )
+        logs: list[LogRecord] = []
+        n_logs = int(api.mw_result_log_count(res))
+        if n_logs:
+            level, source = ctypes.c_int(), ctypes.c_int()
+            for i in range(n_logs):
+                message = api.mw_result_log(res, i, ctypes.byref(level), ctypes.byref(source))
+                logs.append(
+                    LogRecord(
+                        _name(LOG_LEVELS, level.value, "info"),
+                        _name(LOG_SOURCES, source.value, "host"),
+                        _text(message),
+                    )
+                )
+        events: list[Event] = []
+        n_events = int(api.mw_result_event_count(res))
+        if n_events:
+            payload = ctypes.c_char_p()
+            for i in range(n_events):
+                etype = api.mw_result_event(res, i, ctypes.byref(payload))
+                events.append(Event(_text(etype), _text(payload.value)))
+        outcome = _name(OUTCOMES, int(api.mw_result_outcome(res)), "trap")
+        if outcome == "ok":
+            items: list[OutputItem] = []
+            length = ctypes.c_size_t()
+            ref = ctypes.byref(length)
+            string_at, item_bytes, item_binary = (
+                ctypes.string_at,
+                api.mw_result_item_json_bytes,
+                api.mw_result_item_binary,
+            )
+            for i in range(int(api.mw_result_item_count(res))):
+                raw = item_bytes(res, i, ref) or b""
+                if len(raw) != length.value:  # the text holds a NUL: copy by length
+                    raw = string_at(api.mw_result_item_json(res, i, ref), length.value)
+                ptr = item_binary(res, i, ref)
+                items.append(
+                    OutputItem(
+                        raw.decode("utf-8", "replace"),
+                        string_at(ptr, length.value) if ptr else None,
+                    )
+                )
+            return cls("ok", items=items, stats=stats, logs=logs, events=events)
+        message = _text(api.mw_result_message(res))
+        if outcome == "err":
+            return cls("err", error=message, stats=stats, logs=logs, events=events)
+        kind = _text(api.mw_trap_kind_name(int(api.mw_result_trap_kind(res))))
+        return cls("trap", trap=TrapInfo(kind, message), stats=stats, logs=logs, events=events)
+
+    @classmethod
     def from_json(cls, text: str) -> ExecutionResult:
         """Parses mw_result_to_json's document."""
         doc = json.loads(text)
@@ -118,6 +188,14 @@ class ExecutionResult:
             return cls("err", error=doc["err"], stats=stats, logs=logs, events=events)
         trap = TrapInfo(doc["trap"]["kind"], doc["trap"]["message"])
         return cls("trap", trap=trap, stats=stats, logs=logs, events=events)
+
+
+def _name(names: tuple[str, ...], value: int, default: str) -> Any:
+    return names[value] if 0 <= value < len(names) else default
+
+
+def _text(value: bytes | None) -> str:
+    return value.decode("utf-8", "replace") if value else ""
 
 
 def _item_dict(item: OutputItem) -> dict[str, Any]:
