@@ -198,8 +198,12 @@ static wasmtime_error_t *http_fetch(void *env, wasmtime_context_t *ctx,
     snprintf(why, sizeof why, "http-client: invalid method");
     goto fail;
   }
-  if (memchr(url, '\0', ul) || !url_allowed(ex, curl_text, why, sizeof why))
+  /* A NUL would hide the rest of the URL from the checks below. */
+  if (memchr(url, '\0', ul)) {
+    snprintf(why, sizeof why, "http-client: invalid URL (NUL byte)");
     goto fail;
+  }
+  if (!url_allowed(ex, curl_text, why, sizeof why)) goto fail;
   if (!read_headers(hv, &headers, &nh, why, sizeof why)) {
     if (!why[0]) snprintf(why, sizeof why, "http-client: invalid headers");
     goto fail;

@@ -210,6 +210,10 @@ mw_error_t *mw_engine_new(const mw_engine_config_t *cfg, mw_engine_t **out) {
     wasmtime_error_delete(werr);
     e->pooling = false;
   }
+  if (e->pooling) {
+    e->pool_memory_bytes = (uint64_t)cfg->max_memory_mb << 20;
+    e->pool_table_elements = cfg->pool_table_elements;
+  }
   e->linker = wasmtime_component_linker_new(e->wasm);
   werr = wasmtime_component_linker_add_wasip2(e->linker);
   if (werr) {

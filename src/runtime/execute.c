@@ -130,7 +130,12 @@ static bool sink_item(void *ctx, const char *json, size_t json_len,
   mw_result_t *r = s->ex->result;
   s->bytes += json_len + bin_len;
   mw_item_t *it = &r->items[r->n_items];
-  it->json = strndup(json, json_len);
+  /* memcpy, not strndup: a NUL is valid UTF-8, and json_len must stay the
+   * length of what was copied. */
+  if ((it->json = malloc(json_len + 1))) {
+    memcpy(it->json, json, json_len);
+    it->json[json_len] = '\0';
+  }
   it->json_len = json_len;
   if (has_bin && (it->binary = malloc(bin_len ? bin_len : 1))) {
     memcpy(it->binary, bin, bin_len);
@@ -260,10 +265,18 @@ mw_error_t *mw_execute(mw_engine_t *engine, const mw_component_t *c,
   if (!(ex.result = mw__result_new())) return mw__nomem();
   mw_result_t *r = ex.result;
 
-  /* Limits. The memory budget covers all of the node's linear memories. */
+  /* Limits. The memory budget covers all of the node's linear memories.
+   * Neither it nor the table cap may exceed the pool's slots: a grow the
+   * pool refuses bypasses the limiter's record, and the guest's resulting
+   * trap would not read as memory_limit. */
   uint64_t mem = mw_permissions_limit(perms, MW_LIMIT_MAX_MEMORY_MB) << 20;
+  if (engine->pool_memory_bytes && mem > engine->pool_memory_bytes)
+    mem = engine->pool_memory_bytes;
+  uint32_t table_elements = 100000;
+  if (engine->pool_table_elements && table_elements > engine->pool_table_elements)
+    table_elements = engine->pool_table_elements;
   ex.limiter = (mw_limiter_t){.memory_bytes = (int64_t)mem,
-                              .table_elements = 100000,
+                              .table_elements = table_elements,
                               .instances = 32,
                               .tables = 64,
                               .memories = 16};

@@ -31,6 +31,11 @@ struct mw_engine {
   char *cache_dir;                     /* NULL: no compilation cache */
   uint32_t tick_ms;
   bool pooling;
+  /* The pool's hard caps per memory and per table (0 without the pool):
+   * executions never let their limiter allow more, so that reaching them
+   * is reported as memory_limit, not as a plain guest trap. */
+  uint64_t pool_memory_bytes;
+  uint32_t pool_table_elements;
   pthread_t ticker;
   pthread_mutex_t ticker_lock;
   pthread_cond_t ticker_cond;
