@@ -137,28 +137,22 @@ static wasm_config_t *make_config(const mw_engine_config_t *c, bool pooling) {
   return wc;
 }
 
-/* The epoch counts tick_ms periods of wall time on an absolute schedule:
- * a late wake-up (a loaded machine) adds every period that has passed, so
- * deadlines in ticks stay deadlines in milliseconds. */
+/* One epoch tick every tick_ms. A late wake-up (a loaded machine) adds
+ * one tick, not the missed ones: catching up in a burst would end runs
+ * that started during the stall before their time, so under load a
+ * timeout may run long but never short. */
 static void *ticker_main(void *arg) {
   mw_engine_t *e = arg;
-  const uint64_t period = (uint64_t)e->tick_ms * 1000000ull;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t next = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + period;
   pthread_mutex_lock(&e->ticker_lock);
   while (!e->ticker_stop) {
-    ts.tv_sec = (time_t)(next / 1000000000ull);
-    ts.tv_nsec = (long)(next % 1000000000ull);
-    int rc = pthread_cond_timedwait(&e->ticker_cond, &e->ticker_lock, &ts);
-    if (rc != ETIMEDOUT || e->ticker_stop) continue;
+    struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    for (int n = 0; next <= now && n < 100000; n++) {
+    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)e->tick_ms * 1000000ull;
+    ts.tv_sec += (time_t)(ns / 1000000000ull);
+    ts.tv_nsec = (long)(ns % 1000000000ull);
+    int rc = pthread_cond_timedwait(&e->ticker_cond, &e->ticker_lock, &ts);
+    if (rc == ETIMEDOUT && !e->ticker_stop)
       wasmtime_engine_increment_epoch(e->wasm);
-      next += period;
-    }
-    if (next <= now) next = now + period; /* asleep for ages: start over */
   }
   pthread_mutex_unlock(&e->ticker_lock);
   return NULL;
