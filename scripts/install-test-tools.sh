@@ -14,6 +14,10 @@
 #                $HOME/.cache/marie-wasm/py-venv); python/tests/run.sh reads it
 #   MW_BENCH_VENV  wasmtime-py for bench/bench_python.py (default
 #                $HOME/.cache/marie-wasm/bench-venv)
+#   MW_API_VENV  schemathesis, jsonschema and PyYAML, with which
+#                tests/test_serve.py checks the HTTP service against
+#                docs/openapi.yaml (default $HOME/.cache/marie-wasm/api-venv);
+#                the test reads the same variable
 set -Eeuo pipefail
 
 # Exact pin: the test relies on moto's IAM checks and error bodies.
@@ -70,6 +74,30 @@ elif { [ -x "${MW_BENCH_VENV}/bin/python" ] || python3 -m venv "$MW_BENCH_VENV";
     say "installed wasmtime-py ${WASMTIME_PY_VERSION} into ${MW_BENCH_VENV}"
 else
     say "warning: wasmtime-py ${WASMTIME_PY_VERSION} not installed (only bench/bench_python.py needs it)"
+fi
+
+# tests/test_serve.py: the service against docs/openapi.yaml. Exact pins, so
+# the test's verdicts do not change under it.
+MW_API_VENV="${MW_API_VENV:-${HOME}/.cache/marie-wasm/api-venv}"
+API_TEST_PINS="schemathesis==4.32.5 jsonschema==4.26.0 PyYAML==6.0.3"
+api_pins_installed() {
+    "${MW_API_VENV}/bin/python" -c 'import importlib.metadata as m, sys
+print(" ".join(f"{n}=={m.version(n)}" for n in sys.argv[1:]))' \
+        schemathesis jsonschema PyYAML 2>/dev/null || true
+}
+if [ "$(api_pins_installed)" = "$API_TEST_PINS" ]; then
+    say "API test tools already installed in ${MW_API_VENV}"
+else
+    if [ -d "$MW_API_VENV" ] && ! "${MW_API_VENV}/bin/python" -c '' 2>/dev/null; then
+        rm -rf "$MW_API_VENV"
+    fi
+    [ -x "${MW_API_VENV}/bin/python" ] || python3 -m venv "$MW_API_VENV" \
+        || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    say "installing ${API_TEST_PINS} into ${MW_API_VENV}"
+    # shellcheck disable=SC2086 # the pins are separate words
+    "${MW_API_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check $API_TEST_PINS \
+        || die "pip install ${API_TEST_PINS} failed"
+    [ "$(api_pins_installed)" = "$API_TEST_PINS" ] || die "API test tools: got '$(api_pins_installed)'"
 fi
 
 installed_moto() {

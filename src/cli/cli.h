@@ -37,5 +37,6 @@ int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_precompile(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

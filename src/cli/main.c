@@ -19,6 +19,7 @@ static const char usage[] =
     "  inspect      show a component's imports, exports and needed permissions\n"
     "  precompile   compile a .wasm to a native .cwasm artifact\n"
     "  secrets      manage an encrypted secrets file (set, unset, list)\n"
+    "  serve        run the HTTP service (compile, execute, metrics)\n"
     "  version      print versions\n"
     "\n"
     "Run 'marie-wasm <command> --help' for a command's options.\n";
@@ -36,6 +37,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
   if (!strcmp(cmd, "precompile")) return cmd_precompile(argc - 1, argv + 1);
   if (!strcmp(cmd, "secrets")) return cmd_secrets(argc - 1, argv + 1);
+  if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
     printf("marie-wasm %s (Wasmtime %s)\n", mw_version(), mw_wasmtime_version());
     return MW_EXIT_OK;

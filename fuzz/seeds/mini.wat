@@ -1,0 +1,32 @@
+;; The smallest component that fits marie:node@1.0.0: no imports, execute
+;; returns err("mini"). A dense seed for fuzz_component; rebuild with
+;;   wasm-tools parse mini.wat -o ../corpus/component/mini.wasm
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $next) (i32.const 7)) (i32.const -8)))
+      (global.set $next (i32.add (local.get $p) (local.get 3)))
+      (local.get $p))
+    (data (i32.const 16) "\01\00\00\00\20\00\00\00\04\00\00\00")
+    (data (i32.const 32) "mini")
+    (func (export "execute")
+      (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+      (i32.const 16)))
+  (core instance $i (instantiate $m))
+  (type $item' (record (field "json" string) (field "binary" (option (list u8)))))
+  (export $item "item" (type $item'))
+  (type $env' (record (field "vars" string)))
+  (export $env "env" (type $env'))
+  (type $ctx' (record (field "workflow-id" string) (field "execution-id" string)
+                      (field "node-id" string) (field "run-index" u32)))
+  (export $ctx "context" (type $ctx'))
+  (type $resp' (variant (case "ok" (list $item)) (case "err" string)))
+  (export $resp "response" (type $resp'))
+  (func $execute (param "input" (list $item)) (param "env" $env) (param "ctx" $ctx)
+    (result $resp)
+    (canon lift (core func $i "execute") (memory (core memory $i "memory"))
+      (realloc (core func $i "cabi_realloc"))))
+  (export "execute" (func $execute)))
