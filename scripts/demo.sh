@@ -50,8 +50,10 @@ try:
     doc = json.loads(raw)
 except ValueError:
     print(raw.decode("utf-8", "replace")[:1500]); sys.exit()
-def short(v):
-    if isinstance(v, dict): return {k: short(x) for k, x in v.items()}
+def short(v, key=None):
+    if key in ("imports", "exports") and isinstance(v, list):
+        return [f'{i.get("name")} ({len(i.get("functions", []))} functions)' for i in v]
+    if isinstance(v, dict): return {k: short(x, k) for k, x in v.items()}
     if isinstance(v, list): return [short(x) for x in v]
     if isinstance(v, str) and len(v) > 160: return v[:160] + "..."
     return v
@@ -105,7 +107,7 @@ api GET "/v1/components/${ID[python]}"
 bold "A node that never returns (examples/nodes/spin.js) is stopped at its timeout"
 api POST /v1/compile "$(compile_body javascript "$EX/nodes/spin.js" spin)"
 spin="$(field 'doc["component_id"]')"
-api POST /v1/execute "{\"component_id\":\"${spin}\",\"input\":[],\"permissions\":{\"timeout_ms\":300}}"
+api POST /v1/execute "{\"component_id\":\"${spin}\",\"input\":[],\"permissions\":{\"timeout_ms\":300,\"max_fuel\":1000000000000000}}"
 
 bold "A compile error names the user's own line"
 printf 'def execute(items, config, context):\n    return {"ok": [item for item in items]\n' > "$TMP/broken.py"
@@ -113,7 +115,7 @@ api POST /v1/compile "$(compile_body python "$TMP/broken.py" broken)"
 
 bold "The service's metrics (Prometheus text; series with values)"
 printf '$ curl %s/metrics\n' "$BASE"
-curl -sS "$BASE/metrics" | grep -E '^mw_(executions_total|compile|denied|active|fuel_used_total|execution_seconds_count|http_requests_total)' || true
+curl -sS "$BASE/metrics" | grep -E '^marie_' | grep -v '_bucket' | awk '$NF != "0"'
 
 bold "SIGTERM: the service finishes what it is doing and exits 0"
 kill -TERM "$SERVER_PID"

@@ -14,7 +14,7 @@ REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${MW_BUILD_DIR:-${REPO_DIR}/build}"
 DEB_PACKAGES=(build-essential cmake pkg-config git python3 libsqlite3-dev libhiredis-dev redis-server
               libseccomp-dev libidn2-dev bubblewrap
-              libjansson-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libmicrohttpd-dev
+              libjansson-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libmicrohttpd-dev wrk
               valgrind clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32)
 
 say() { printf 'setup: %s\n' "$*"; }
