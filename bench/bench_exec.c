@@ -69,6 +69,9 @@ static void bare_init(bare_t *b, const uint8_t *wasm, size_t len, bool pooling) 
     wasmtime_pooling_allocation_config_t *pc = wasmtime_pooling_allocation_config_new();
     wasmtime_pooling_allocation_config_total_component_instances_set(pc, 64);
     wasmtime_pooling_allocation_config_max_memory_size_set(pc, 512u << 20);
+    /* as libmariewasm's pool does (src/runtime/engine.c) */
+    wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pc, 1u << 20);
+    wasmtime_pooling_allocation_config_table_keep_resident_set(pc, 1u << 20);
     wasmtime_pooling_allocation_strategy_set(cfg, pc);
     wasmtime_pooling_allocation_config_delete(pc);
   }

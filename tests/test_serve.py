@@ -619,11 +619,15 @@ def test_schemathesis():
     check("fuzzed server exits 0", rc == 0, s.logtext()[-3000:])
 
 
+# Above the largest test component (host.wasm, ~70 KB), which is uploaded.
+MAX_BODY = 262144
+
+
 def main():
-    main_server = Server("--max-body", "65536", "--max-timeout-ms", str(2000 * SLOW), "--workers", "2")
+    main_server = Server("--max-body", str(MAX_BODY), "--max-timeout-ms", str(2000 * SLOW), "--workers", "2")
     try:
         ids = test_endpoints(main_server)
-        test_body_limit(main_server, ids, 65536)
+        test_body_limit(main_server, ids, MAX_BODY)
         cid = test_compile(main_server) if not WRAPPER else None
         test_metrics_and_log(main_server)
     finally:

@@ -100,6 +100,8 @@ void mw_engine_config_max_wasm_stack(mw_engine_config_t *c, uint64_t bytes) {
  * two memories and a few tables. Table slots are reset at every
  * instantiation, so their size is a per-execution cost (100k elements cost
  * ~20 us per execution against 20k; see docs/PERFORMANCE.md). */
+#define KEEP_RESIDENT_BYTES ((size_t)1 << 20)
+
 static void configure_pool(wasm_config_t *wc, const mw_engine_config_t *c) {
   wasmtime_pooling_allocation_config_t *pc =
       wasmtime_pooling_allocation_config_new();
@@ -112,6 +114,9 @@ static void configure_pool(wasm_config_t *wc, const mw_engine_config_t *c) {
       pc, 32);
   wasmtime_pooling_allocation_config_max_memories_per_component_set(pc, 8);
   wasmtime_pooling_allocation_config_max_tables_per_component_set(pc, 32);
+  /* A module may define tables of its own beside the indirect-call table
+   * (the default allows one). */
+  wasmtime_pooling_allocation_config_max_tables_per_module_set(pc, 4);
   wasmtime_pooling_allocation_config_max_memory_size_set(
       pc, (size_t)c->max_memory_mb << 20);
   wasmtime_pooling_allocation_config_table_elements_set(pc,
@@ -119,6 +124,14 @@ static void configure_pool(wasm_config_t *wc, const mw_engine_config_t *c) {
   wasmtime_pooling_allocation_config_max_core_instance_size_set(pc, 1 << 20);
   wasmtime_pooling_allocation_config_max_component_instance_size_set(pc,
                                                                      1 << 20);
+  /* Reset the first MiB of each memory and table slot with memset instead
+   * of madvise: unmapping pages in a threaded process costs a TLB
+   * shootdown on every core, which made 2 threads slower than one
+   * (see docs/PERFORMANCE.md, "keep resident"). Slots are still zeroed. */
+  wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(
+      pc, KEEP_RESIDENT_BYTES);
+  wasmtime_pooling_allocation_config_table_keep_resident_set(
+      pc, KEEP_RESIDENT_BYTES);
   wasmtime_pooling_allocation_strategy_set(wc, pc);
   wasmtime_pooling_allocation_config_delete(pc);
 }

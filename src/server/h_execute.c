@@ -50,6 +50,20 @@ static bool check_shapes(json_t *doc, srv_reply_t *out) {
   return true;
 }
 
+/* True when every item is {"json": "<text>"} alone: those are added as
+ * they are. Anything else (binary parts, wrong shapes) goes through
+ * mw_request_set_items_json, which decodes and names what is wrong. */
+static bool plain_items(json_t *input) {
+  size_t i;
+  json_t *item;
+  json_array_foreach(input, i, item) {
+    if (!json_is_object(item) || json_object_size(item) != 1 ||
+        !json_is_string(json_object_get(item, "json")))
+      return false;
+  }
+  return true;
+}
+
 /* Fills req and *perms from the document; an error names the field. */
 static mw_error_t *build_request(server_t *s, json_t *doc, mw_request_t *req,
                                  mw_permissions_t **perms) {
@@ -57,10 +71,21 @@ static mw_error_t *build_request(server_t *s, json_t *doc, mw_request_t *req,
   json_t *v;
   char *text = NULL;
   if ((v = json_object_get(doc, "input"))) {
-    if (!(text = json_dumps(v, JSON_COMPACT))) goto nomem;
-    err = mw_request_set_items_json(req, text, strlen(text));
-    free(text);
-    if (err) return err;
+    if (plain_items(v)) {
+      size_t i;
+      json_t *item;
+      json_array_foreach(v, i, item) {
+        json_t *j = json_object_get(item, "json");
+        if ((err = mw_request_add_item(req, json_string_value(j),
+                                       json_string_length(j), NULL, 0)))
+          return err;
+      }
+    } else {
+      if (!(text = json_dumps(v, JSON_COMPACT))) goto nomem;
+      err = mw_request_set_items_json(req, text, strlen(text));
+      free(text);
+      if (err) return err;
+    }
   }
   /* config: a string is the node's env.vars as is; other JSON its text. */
   if ((v = json_object_get(doc, "config")) && !json_is_null(v)) {

@@ -5,12 +5,14 @@
 
 #include <stdint.h>
 
-/* Length of the valid sequence at s[0..n), or 0 when it is not one. */
-static size_t sequence_len(const unsigned char *s, size_t n) {
+size_t mw__utf8_decode(const unsigned char *s, size_t n, uint32_t *out) {
   unsigned char c = s[0];
   size_t len;
   uint32_t cp;
-  if (c < 0x80) return 1;
+  if (c < 0x80) {
+    *out = c;
+    return 1;
+  }
   if (c >= 0xc2 && c <= 0xdf)
     len = 2, cp = c & 0x1f;
   else if (c >= 0xe0 && c <= 0xef)
@@ -27,7 +29,13 @@ static size_t sequence_len(const unsigned char *s, size_t n) {
   if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
       cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
+  *out = cp;
   return len;
+}
+
+static size_t sequence_len(const unsigned char *s, size_t n) {
+  uint32_t cp;
+  return mw__utf8_decode(s, n, &cp);
 }
 
 bool mw__utf8_valid(const unsigned char *s, size_t n) {

@@ -10,6 +10,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* Length of the valid sequence at s[0..n) (n >= 1), its code point in *cp;
+ * 0 when the bytes there are not a valid sequence. */
+size_t mw__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* Strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
 bool mw__utf8_valid(const unsigned char *s, size_t n);
