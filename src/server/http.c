@@ -210,6 +210,14 @@ static enum MHD_Result reply_now(srv_req_t *r, unsigned status,
   return send_reply(r, &out);
 }
 
+/* Largest declared body read (and dropped) before a 429. */
+#define BUSY_DRAIN_MAX (64 * 1024)
+
+static enum MHD_Result reply_busy(srv_req_t *r) {
+  return reply_now(r, 429, "too_many_requests",
+                   "the server is at its concurrency limit; retry later", NULL);
+}
+
 /* ---- the request's life -------------------------------------------------- */
 
 static srv_req_t *begin(server_t *s, struct MHD_Connection *conn,
@@ -260,8 +268,13 @@ static enum MHD_Result first_call(srv_req_t *r) {
     unsigned was = atomic_fetch_add(&s->admitted, 1);
     if (was >= s->cfg.max_concurrency) {
       atomic_fetch_sub(&s->admitted, 1);
-      return reply_now(r, 429, "too_many_requests",
-                       "the server is at its concurrency limit; retry later", NULL);
+      /* A small body is read and thrown away so the 429 can keep the
+       * connection: a client refused under load then retries without a
+       * new connection (and a new thread here). A large one is refused
+       * now, closing the connection. */
+      if (cl && strtoull(cl, NULL, 10) > BUSY_DRAIN_MAX) return reply_busy(r);
+      r->busy = true;
+      return MHD_YES;
     }
     r->admitted = true;
   }
@@ -311,10 +324,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return first_call(r);
   }
   if (*upload_size) {
-    enum MHD_Result ok = take_body(r, upload_data, *upload_size);
+    enum MHD_Result ok = MHD_YES;
+    if (!r->busy) ok = take_body(r, upload_data, *upload_size);
+    else if ((r->drained += *upload_size) > BUSY_DRAIN_MAX) ok = MHD_NO; /* chunked */
     *upload_size = 0;
     return ok;
   }
+  if (r->busy) return reply_busy(r);
   if (r->too_large)
     return reply_now(r, 413, "too_large", "request body larger than --max-body", NULL);
   if (!r->body && !(r->body = calloc(1, 1))) return MHD_NO;

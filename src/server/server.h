@@ -174,6 +174,7 @@ typedef struct srv_req {
   size_t body_len, body_cap;
   size_t drained;              /* bytes of a too-large body thrown away */
   bool admitted, too_large;
+  bool busy;                   /* over max_concurrency: 429 once the body is read */
   uint64_t start_us;
   char request_id[33];
   unsigned status;             /* of the response queued */
