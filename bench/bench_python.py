@@ -23,6 +23,10 @@
        host, mw_execute, the result's accessors), i.e. (b) minus the
        Python; "tojson" adds mw_result_to_json, which the binding used to
        call.
+  (d)  the HTTP service: POST /v1/execute to `marie-wasm serve` on
+       127.0.0.1 under wrk (bench/wrkload.py), 8 connections; latency is
+       wrk's per request, CPU per execution the server's. wrk runs on the
+       same 2 cores and takes a share of them.
 
 The same component (tests/components/echo.wasm: returns its input; it
 imports only the marie:node types, no WASI) and the same input (10 items
@@ -322,6 +326,19 @@ def main() -> int:
 
     cl = CLoop(loop_exe, wasm)
 
+    sys.path.insert(0, str(REPO / "bench"))
+    from wrkload import Server, execute_body, run_wrk
+
+    server = Server(build / "marie-wasm")
+    http_body = execute_body(server.upload(wasm), [ITEM] * N_ITEMS)
+
+    def d_http(connections: int, seconds: float) -> dict[str, float]:
+        r = run_wrk(server, http_body, connections, seconds)
+        if set(r["status"]) != {200}:
+            raise RuntimeError(f"(d): answers other than 200: {r['status']}")
+        return {"rate": r["ok_rate"], "p50_us": r["p50_us"], "p99_us": r["p99_us"],
+                "cpu_us": r["server_cpu_us"], "count": r["answered"]}
+
     paths: list[tuple[str, str, int, Callable[[float], dict[str, float]]]] = [
         ("a", "wasmtime-py, Linker+WASI+host fns+Store per call", 1,
          lambda s: run_threads(lambda: ref.execute(items, "", CONTEXT), 1, s)),
@@ -337,6 +354,7 @@ def main() -> int:
         ("b_sync2", "marie_wasm execute_sync()", 2, lambda s: run_threads(b_sync, 2, s)),
         ("c_full2", "C: the binding's calls", 2, lambda s: cl.run("full", 2, s)),
         ("c_exec2", "C: mw_execute", 2, lambda s: cl.run("exec", 2, s)),
+        ("d_http8", "POST /v1/execute (wrk)", 8, lambda s: d_http(8, s)),
     ]
 
     from marie_wasm._lib import lib as marie_lib
@@ -380,6 +398,7 @@ def main() -> int:
     env["loadavg_end"] = os.getloadavg()
 
     cl.close()
+    server.close()
     executor.close()
     ref.close()
     aloop.close()
@@ -412,7 +431,8 @@ def main() -> int:
     for num, den in (
         ("b_async1", "a"), ("b_sync1", "a"), ("b_async1", "a0"), ("b_sync1", "a0"),
         ("c_exec1", "b_sync1"), ("c_full1", "b_sync1"), ("b_async2", "b_async1"),
-        ("b_sync2", "b_sync1"), ("c_exec2", "c_exec1"),
+        ("b_sync2", "b_sync1"), ("c_exec2", "c_exec1"), ("d_http8", "a"),
+        ("d_http8", "c_full2"),
     ):
         r, lo, hi = per_round_ratio(num, den)
         print(f"  ({num}) / ({den}) = {r:.2f}x  [{lo:.2f}-{hi:.2f}]")

@@ -128,7 +128,7 @@ def run_wrk(server: Server, body: str, connections: int, seconds: float,
     cpu0 = server.cpu_seconds()
     out = subprocess.run(
         [wrk, f"-t{min(threads, connections)}", f"-c{connections}",
-         f"-d{seconds:g}s", "--timeout", "30s", "-s", str(LUA),
+         f"-d{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(LUA),
          f"{server.base}/v1/execute"],
         env=env, capture_output=True, text=True, timeout=seconds + 120, check=True)
     cpu = server.cpu_seconds() - cpu0
