@@ -256,6 +256,20 @@ static void release(redkv_t *kv, redisContext *c) {
   pthread_mutex_unlock(&kv->lock);
 }
 
+/* Closes every idle connection: after one of them was found closed by the
+ * server (a restart), the others, pooled as long, are closed too. */
+static void drop_idle(redkv_t *kv) {
+  redisContext *dead[POOL_MAX];
+  pthread_mutex_lock(&kv->lock);
+  size_t n = kv->n_idle;
+  memcpy(dead, kv->idle, n * sizeof *dead);
+  kv->n_idle = 0;
+  kv->n_open -= n;
+  pthread_cond_broadcast(&kv->idle_cond);
+  pthread_mutex_unlock(&kv->lock);
+  for (size_t i = 0; i < n; i++) redisFree(dead[i]);
+}
+
 static int64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -303,8 +317,10 @@ static mw_error_t *command(redkv_t *kv, const char *op, const char *script,
     }
     release(kv, c); /* c->err is set: closed */
     /* Only a reused connection that failed fast is worth one retry: the
-     * server restarted since it was pooled. */
+     * server restarted since it was pooled. The retry must not take
+     * another connection from before the restart. */
     if (fresh || timed_out || attempt == 1) break;
+    drop_idle(kv);
     mw_error_free(err);
     err = NULL;
   }

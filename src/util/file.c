@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,12 +56,18 @@ static void sync_dir_of(const char *path) {
   free(copy);
 }
 
+/* Numbers the temporary files of this process: threads writing the same
+ * path at once must not share one (each would truncate and rename the
+ * other's half-written file). */
+static atomic_ulong tmp_seq;
+
 mw_error_t *mw__write_file_atomic(const char *path, const uint8_t *data,
                                   size_t len, unsigned mode) {
   size_t pl = strlen(path);
-  char *tmp = malloc(pl + 32);
+  char *tmp = malloc(pl + 48);
   if (!tmp) return mw__nomem();
-  snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
+  snprintf(tmp, pl + 48, "%s.tmp.%ld.%lu", path, (long)getpid(),
+           atomic_fetch_add(&tmp_seq, 1));
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   mw_error_t *err = NULL;
   if (fd < 0) {
