@@ -186,7 +186,8 @@ def past_the_limit(s: Server, echo: str) -> None:
     check("wrk: no socket errors", errors == 0, r)
     check("alive after wrk", s.alive() and b'"ok"' in s.get("/healthz"))
     check("threads back", s.threads() <= threads0 + 2, (threads0, s.threads()))
-    check("RSS bounded", s.rss_kib() < rss0 + 64 * 1024, (rss0, s.rss_kib()))
+    if not os.environ.get("MW_SANITIZED"):  # ASan's quarantine holds freed memory
+        check("RSS bounded", s.rss_kib() < rss0 + 64 * 1024, (rss0, s.rss_kib()))
 
 
 def main() -> int:
