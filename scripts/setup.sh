@@ -15,7 +15,7 @@ BUILD_DIR="${MW_BUILD_DIR:-${REPO_DIR}/build}"
 DEB_PACKAGES=(build-essential cmake pkg-config git python3 libsqlite3-dev libhiredis-dev redis-server
               libseccomp-dev libidn2-dev bubblewrap
               libjansson-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libmicrohttpd-dev wrk
-              valgrind clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32)
+              valgrind clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libclang-rt-19-dev)
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
