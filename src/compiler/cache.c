@@ -24,47 +24,20 @@ static void entry_path(char *buf, size_t n, const char *dir, const char *key,
 
 bool mw__cache_get(const char *dir, const char *key, uint8_t **out, size_t *len,
                    char sha256_hex[65]) {
-  char path[4096], want[65];
-  char *have = sha256_hex;
-  uint8_t *hash_text = NULL;
-  size_t hash_len = 0;
-  *out = NULL;
-  entry_path(path, sizeof path, dir, key, ".sha256");
-  mw_error_t *err = mw__read_file(path, 64, &hash_text, &hash_len);
-  if (err || hash_len != 64) {
-    mw_error_free(err);
-    free(hash_text);
-    return false;
-  }
-  memcpy(want, hash_text, 64);
-  want[64] = '\0';
-  free(hash_text);
+  char path[4096], sum[4096];
   entry_path(path, sizeof path, dir, key, ".wasm");
-  if ((err = mw__read_file(path, MAX_COMPONENT_BYTES, out, len))) {
-    mw_error_free(err);
-    return false;
-  }
-  mw_sha256_hex(*out, *len, have);
-  if (strcmp(want, have) != 0) { /* torn or tampered: a miss */
-    free(*out);
-    *out = NULL;
-    return false;
-  }
-  return true;
+  entry_path(sum, sizeof sum, dir, key, ".sha256");
+  return mw__read_file_summed(path, sum, MAX_COMPONENT_BYTES, out, len, sha256_hex);
 }
 
 mw_error_t *mw__cache_put(const char *dir, const char *key, const uint8_t *wasm,
                           size_t len, const char *sha256_hex) {
-  char path[4096];
+  char path[4096], sum[4096];
   snprintf(path, sizeof path, "%s/%.2s", dir, key);
   mw_error_t *err = mw__make_dirs(path, 0700);
-  /* The component first, then the hash that vouches for it: a crash in
-   * between leaves a miss, never a wrong hit. */
   entry_path(path, sizeof path, dir, key, ".wasm");
-  if (!err) err = mw__write_file_atomic(path, wasm, len, 0600);
-  entry_path(path, sizeof path, dir, key, ".sha256");
-  if (!err)
-    err = mw__write_file_atomic(path, (const uint8_t *)sha256_hex, 64, 0600);
+  entry_path(sum, sizeof sum, dir, key, ".sha256");
+  if (!err) err = mw__write_file_summed(path, sum, wasm, len, sha256_hex);
   return mw__error_prefix(err, "compile cache");
 }
 

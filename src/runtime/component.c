@@ -215,36 +215,26 @@ static mw_error_t *serialize_to(const wasmtime_component_t *wc,
   return err;
 }
 
-/* An engine-cache entry is the serialized component and, beside it in
- * "<entry>.sha256", the SHA-256 of its bytes (as in the compile cache,
- * cache.c). Both are read and checked before anything is mapped:
- * Wasmtime's deserialization trusts its input, so damaged native code
- * would run (and crash the process) instead of being compiled again, and a
- * mapped file truncated in place would fault. */
+/* An engine-cache entry is the serialized component with its SHA-256
+ * beside it ("<entry>.sha256", util/file.h), checked before anything is
+ * mapped: Wasmtime's deserialization trusts its input, so damaged native
+ * code would run (and crash the process) instead of being compiled again,
+ * and a mapped file truncated in place would fault. */
 static wasmtime_component_t *cache_load(const mw_engine_t *e, const char *path) {
-  char sum_path[4096], have[65];
-  uint8_t *want = NULL, *bytes = NULL;
-  size_t want_len = 0, len = 0;
+  char sum_path[4096], sha[65];
+  uint8_t *bytes = NULL;
+  size_t len = 0;
   wasmtime_component_t *wc = NULL;
   snprintf(sum_path, sizeof sum_path, "%s.sha256", path);
-  mw_error_t *err = mw__read_file(sum_path, 64, &want, &want_len);
-  if (!err && want_len == 64 &&
-      !(err = mw__read_file(path, (size_t)1 << 31, &bytes, &len))) {
-    mw_sha256_hex(bytes, len, have);
-    if (memcmp(have, want, 64) == 0) { /* else torn or damaged: a miss */
-      wasmtime_error_t *werr = wasmtime_component_deserialize(e->wasm, bytes, len, &wc);
-      if (werr) wasmtime_error_delete(werr);
-    }
+  if (mw__read_file_summed(path, sum_path, (size_t)1 << 31, &bytes, &len, sha)) {
+    wasmtime_error_t *werr = wasmtime_component_deserialize(e->wasm, bytes, len, &wc);
+    if (werr) wasmtime_error_delete(werr);
   }
-  mw_error_free(err);
-  free(want);
   free(bytes);
   return wc;
 }
 
-/* Best effort: an entry that cannot be written is compiled again next
- * time. The artifact first, then the hash that vouches for it: a crash in
- * between leaves a miss, never a wrong hit. */
+/* Best effort: an entry that cannot be written is compiled again. */
 static void cache_store(const wasmtime_component_t *wc, const char *path) {
   wasm_byte_vec_t bytes;
   wasmtime_error_t *werr = wasmtime_component_serialize(wc, &bytes);
@@ -255,10 +245,8 @@ static void cache_store(const wasmtime_component_t *wc, const char *path) {
   char sum_path[4096], sha[65];
   snprintf(sum_path, sizeof sum_path, "%s.sha256", path);
   mw_sha256_hex((const uint8_t *)bytes.data, bytes.size, sha);
-  mw_error_t *err =
-      mw__write_file_atomic(path, (const uint8_t *)bytes.data, bytes.size, 0600);
-  if (!err) err = mw__write_file_atomic(sum_path, (const uint8_t *)sha, 64, 0600);
-  mw_error_free(err);
+  mw_error_free(mw__write_file_summed(path, sum_path, (const uint8_t *)bytes.data,
+                                      bytes.size, sha));
   wasm_byte_vec_delete(&bytes);
 }
 

@@ -95,13 +95,14 @@ void mw_engine_config_max_wasm_stack(mw_engine_config_t *c, uint64_t bytes) {
 
 /* ---- engine ------------------------------------------------------------- */
 
+/* Bytes of each pool memory and table slot reset with memset (see below). */
+#define KEEP_RESIDENT_BYTES ((size_t)1 << 20)
+
 /* Pool sizes per component instance. A component built with the WASI
  * adapter has a handful of core instances (main module, adapter, shims),
  * two memories and a few tables. Table slots are reset at every
  * instantiation, so their size is a per-execution cost (100k elements cost
  * ~20 us per execution against 20k; see docs/PERFORMANCE.md). */
-#define KEEP_RESIDENT_BYTES ((size_t)1 << 20)
-
 static void configure_pool(wasm_config_t *wc, const mw_engine_config_t *c) {
   wasmtime_pooling_allocation_config_t *pc =
       wasmtime_pooling_allocation_config_new();

@@ -258,10 +258,11 @@ static enum MHD_Result first_call(srv_req_t *r) {
     return reply_now(r, 401, "unauthorized",
                      "missing or wrong bearer token (Authorization: Bearer ...)", NULL);
   const char *cl = srv_header(r, "Content-Length");
+  unsigned long long declared = 0;
   if (cl) {
     char *end = NULL;
-    unsigned long long n = strtoull(cl, &end, 10);
-    if (end == cl || *end || n > s->cfg.max_body)
+    declared = strtoull(cl, &end, 10);
+    if (end == cl || *end || declared > s->cfg.max_body)
       return reply_now(r, 413, "too_large", "request body larger than --max-body", NULL);
   }
   if (r->route->admit) {
@@ -272,7 +273,7 @@ static enum MHD_Result first_call(srv_req_t *r) {
        * connection: a client refused under load then retries without a
        * new connection (and a new thread here). A large one is refused
        * now, closing the connection. */
-      if (cl && strtoull(cl, NULL, 10) > BUSY_DRAIN_MAX) return reply_busy(r);
+      if (declared > BUSY_DRAIN_MAX) return reply_busy(r);
       r->busy = true;
       return MHD_YES;
     }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "marie_wasm/storage.h" /* mw_sha256_hex */
 #include "util/buf.h"
 #include "util/error_int.h"
 
@@ -174,4 +175,31 @@ mw_error_t *mw__copy_tree(const char *src, const char *dst) {
   }
   closedir(d);
   return err;
+}
+
+mw_error_t *mw__write_file_summed(const char *path, const char *sum_path,
+                                  const uint8_t *data, size_t len,
+                                  const char sha256_hex[65]) {
+  mw_error_t *err = mw__write_file_atomic(path, data, len, 0600);
+  if (!err)
+    err = mw__write_file_atomic(sum_path, (const uint8_t *)sha256_hex, 64, 0600);
+  return err;
+}
+
+bool mw__read_file_summed(const char *path, const char *sum_path, size_t max,
+                          uint8_t **out, size_t *len, char sha256_hex[65]) {
+  uint8_t *want = NULL;
+  size_t want_len = 0;
+  *out = NULL;
+  mw_error_t *err = mw__read_file(sum_path, 64, &want, &want_len);
+  if (!err && want_len == 64 && !(err = mw__read_file(path, max, out, len))) {
+    mw_sha256_hex(*out, *len, sha256_hex);
+    if (memcmp(sha256_hex, want, 64) != 0) { /* torn or damaged */
+      free(*out);
+      *out = NULL;
+    }
+  }
+  mw_error_free(err);
+  free(want);
+  return *out != NULL;
 }

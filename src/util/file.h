@@ -4,6 +4,7 @@
 #ifndef MW_UTIL_FILE_H
 #define MW_UTIL_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,17 @@ mw_error_t *mw__read_file(const char *path, size_t max, uint8_t **out,
  * or the new content, never a mix, and a crash loses neither. */
 mw_error_t *mw__write_file_atomic(const char *path, const uint8_t *data,
                                   size_t len, unsigned mode);
+
+/* A file vouched for by the SHA-256 of its bytes, in lowercase hex, in a
+ * second file (sum_path). Writing puts the data first and the sum last, so
+ * a crash in between leaves a file that fails its check, never a wrong one.
+ * Reading returns true only when both are there and agree; *out (malloc'd)
+ * and sha256_hex are then set. Used by caches: a failed check is a miss. */
+mw_error_t *mw__write_file_summed(const char *path, const char *sum_path,
+                                  const uint8_t *data, size_t len,
+                                  const char sha256_hex[65]);
+bool mw__read_file_summed(const char *path, const char *sum_path, size_t max,
+                          uint8_t **out, size_t *len, char sha256_hex[65]);
 
 /* rm -rf path: symlinks are removed, not followed, and other filesystems
  * mounted inside are not entered. A missing path is not an error. */
