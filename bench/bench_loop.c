@@ -11,11 +11,12 @@
  * MODE "exec": a request built once per thread, then mw_execute, check,
  *   mw_result_free (the library's floor, as bench_exec's libmariewasm).
  * MODE "full": per execution, the C calls marie_wasm's execute_sync makes:
- *   permissions parsed from "{}", a new request, 10 add_item, the context
- *   as JSON, the host, mw_execute, the result read through its accessors
- *   (stats, logs, events, items), free everything: (b) minus the Python.
+ *   a new request, the 10 items packed into one buffer and set with one
+ *   call, the context, the permissions (parsed once: the binding caches
+ *   them) and the host, mw_execute, the result in one buffer
+ *   (mw_result_pack), free everything: (b) minus the Python.
  * MODE "tojson": "full" plus mw_result_to_json (stats, logs, events), as
- *   the binding read results before it used the accessors.
+ *   the binding once read results.
  * Each answer also has "cpu_us": process CPU time per execution.
  * The engine has the library's defaults (pooling), as marie_wasm.Engine();
  * the host has memory KV and libcurl HTTP, as marie_wasm.WasmExecutor.
@@ -72,32 +73,38 @@ static void run_exec(mw_request_t *req) {
   mw_result_free(r);
 }
 
-static const char CONTEXT_JSON[] =
-    "{\"workflow_id\": \"wf\", \"execution_id\": \"ex\", \"node_id\": \"node\", "
-    "\"run_index\": 0}";
-
 enum { MODE_EXEC, MODE_FULL, MODE_TOJSON };
 
+static mw_permissions_t *deny_all;
+
+static void put_u32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8);
+  p[2] = (unsigned char)(v >> 16), p[3] = (unsigned char)(v >> 24);
+}
+
 static void run_full(int mode) {
-  mw_permissions_t *perms;
-  check("permissions", mw_permissions_from_json("{}", 2, &perms));
-  mw_request_t *req = make_request();
-  check("context", mw_request_set_context_json(req, CONTEXT_JSON, sizeof CONTEXT_JSON - 1));
-  mw_request_set_permissions(req, perms);
+  enum { PACKED = N_ITEMS * (8 + ITEM_BYTES) };
+  unsigned char *packed = malloc(PACKED), *p = packed;
+  if (!packed) exit(4);
+  for (int i = 0; i < N_ITEMS; i++, p += 8 + ITEM_BYTES) {
+    put_u32(p, ITEM_BYTES);
+    put_u32(p + 4, MW_PACKED_NONE);
+    memcpy(p + 8, item_json, ITEM_BYTES);
+  }
+  mw_request_t *req;
+  check("request", mw_request_new(&req));
+  check("items", mw_request_set_items_packed(req, packed, PACKED));
+  free(packed);
+  check("context", mw_request_set_context(req, "wf", "ex", "node", 0));
+  mw_request_set_permissions(req, deny_all);
   mw_request_set_host(req, host);
   mw_result_t *r;
   check("execute", mw_execute(engine, comp, req, &r));
   expect_ok(r);
-  mw_stats_t st;
-  mw_result_stats(r, &st);
-  size_t sum = st.bytes_out + mw_result_log_count(r) + mw_result_event_count(r);
-  for (size_t i = 0, n = mw_result_item_count(r); i < n; i++) {
-    size_t len, blen;
-    const char *json = mw_result_item_json(r, i, &len);
-    const uint8_t *bin = mw_result_item_binary(r, i, &blen);
-    sum += (size_t)json[len - 1] + (bin ? blen : 0);
-  }
-  if (sum == 0) exit(4);
+  size_t len;
+  unsigned char *buf = mw_result_pack(r, &len);
+  if (!buf || len < 96 + N_ITEMS * (8 + ITEM_BYTES)) exit(4);
+  free(buf);
   if (mode == MODE_TOJSON) {
     char *doc = mw_result_to_json(r, MW_JSON_STATS | MW_JSON_LOGS | MW_JSON_EVENTS);
     if (!doc) exit(4);
@@ -105,7 +112,6 @@ static void run_full(int mode) {
   }
   mw_result_free(r);
   mw_request_free(req);
-  mw_permissions_free(perms);
 }
 
 typedef struct job {
@@ -196,6 +202,7 @@ int main(int argc, char **argv) {
   if (!host) return 5;
   check("kv", mw_host_use_kv_url(host, "memory:", NULL));
   check("http", mw_host_use_curl_http(host, NULL));
+  check("permissions", mw_permissions_from_json("{}", 2, &deny_all));
 
   char line[256], name[16];
   int threads;
@@ -214,6 +221,7 @@ int main(int argc, char **argv) {
     }
     run(mode, threads, seconds);
   }
+  mw_permissions_free(deny_all);
   mw_host_free(host);
   mw_component_free(comp);
   mw_engine_free(engine);

@@ -13,16 +13,17 @@
        no host functions, no limits but the fuel the engine requires): a
        lower bound for any wasmtime-py executor that makes a Linker and a
        Store per call.
-  (b)  our binding, marie_wasm: WasmExecutor.execute (async, on the
-       executor's thread pool) and execute_sync (the calling thread), on 1
-       and 2 tasks/threads, given the .wasm path as a user would.
+  (b)  our binding, marie_wasm: WasmExecutor.execute (async: the request
+       is built on the event loop and executed on the library's runner
+       threads) on 1, 2 and 8 tasks, and execute_sync (the calling thread)
+       on 1 and 2 threads, given the .wasm path as a user would.
   (c)  our C library directly (build/bench/bench_loop, a child process
        driven over a pipe): "exec" is mw_execute with a request built once
        per thread (the library's floor); "full" makes per execution the C
-       calls execute_sync makes (permissions, request, items, context,
-       host, mw_execute, the result's accessors), i.e. (b) minus the
-       Python; "tojson" adds mw_result_to_json, which the binding used to
-       call.
+       calls execute_sync makes (request, packed items, context,
+       permissions, host, mw_execute, mw_result_pack), i.e. (b) minus the
+       Python; "tojson" adds mw_result_to_json, which the binding once
+       called.
   (d)  the HTTP service: POST /v1/execute to `marie-wasm serve` on
        127.0.0.1 under wrk (bench/wrkload.py), 8 connections; latency is
        wrk's per request, CPU per execution the server's. wrk runs on the
@@ -351,6 +352,7 @@ def main() -> int:
          lambda s: cl.run("tojson", 1, s)),
         ("c_exec1", "C: mw_execute", 1, lambda s: cl.run("exec", 1, s)),
         ("b_async2", "marie_wasm await execute()", 2, lambda s: b_async(2, s)),
+        ("b_async8", "marie_wasm await execute()", 8, lambda s: b_async(8, s)),
         ("b_sync2", "marie_wasm execute_sync()", 2, lambda s: run_threads(b_sync, 2, s)),
         ("c_full2", "C: the binding's calls", 2, lambda s: cl.run("full", 2, s)),
         ("c_exec2", "C: mw_execute", 2, lambda s: cl.run("exec", 2, s)),
@@ -429,7 +431,8 @@ def main() -> int:
     print()
     print("ratios (median of per-round ratios of exec/s [min-max over rounds]):")
     for num, den in (
-        ("b_async1", "a"), ("b_sync1", "a"), ("b_async1", "a0"), ("b_sync1", "a0"),
+        ("b_async1", "a"), ("b_sync1", "a"), ("b_async8", "a"), ("b_async1", "a0"),
+        ("b_sync1", "a0"),
         ("c_exec1", "b_sync1"), ("c_full1", "b_sync1"), ("b_async2", "b_async1"),
         ("b_sync2", "b_sync1"), ("c_exec2", "c_exec1"), ("d_http8", "a"),
         ("d_http8", "c_full2"),

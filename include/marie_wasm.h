@@ -21,6 +21,7 @@
 #include "marie_wasm/permissions.h"
 #include "marie_wasm/host.h"
 #include "marie_wasm/execute.h"
+#include "marie_wasm/runner.h"
 #include "marie_wasm/storage.h"
 #include "marie_wasm/compiler.h"
 

@@ -350,6 +350,9 @@ def test_endpoints(s):
          "max_memory_mb"),
         ("bad context", {"component_id": ids["echo"], "context": {"run_index": -1}}, "run_index"),
         ("secret not a string", {"component_id": ids["echo"], "secrets": {"A": 1}}, "secrets.A"),
+        ("secret holding a NUL", {"component_id": ids["echo"], "secrets": {"A": "x\u0000y"}},
+         "u0000 is not allowed"),
+        ("secret without a name", {"component_id": ids["echo"], "secrets": {"": "v"}}, "empty name"),
         ("malformed key", {"key": "../../etc/passwd"}, "key"),
         ("malformed id", {"component_id": "xyz"}, "component_id"),
     ]

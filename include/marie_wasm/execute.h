@@ -69,6 +69,15 @@ MW_API mw_error_t *mw_request_add_item(mw_request_t *req, const char *json,
  * "<base64>"?}. Errors: MW_ERR_INPUT naming the element and field. */
 MW_API mw_error_t *mw_request_set_items_json(mw_request_t *req,
                                              const char *json, size_t len);
+/* Replaces the items with those packed in buf, one foreign call for all of
+ * them (for language bindings). Per item, in order: the JSON text's length
+ * and the binary's length as little-endian uint32 (MW_PACKED_NONE: no
+ * binary), then the JSON bytes, then the binary bytes. Copied. Errors:
+ * MW_ERR_INPUT naming the item when buf ends early; the items are then
+ * unchanged. */
+#define MW_PACKED_NONE 0xFFFFFFFFu
+MW_API mw_error_t *mw_request_set_items_packed(mw_request_t *req,
+                                               const void *buf, size_t len);
 /* env.vars: the node's configuration text (usually JSON). Copied. */
 MW_API mw_error_t *mw_request_set_env(mw_request_t *req, const char *vars,
                                       size_t len);
@@ -81,6 +90,12 @@ MW_API mw_error_t *mw_request_set_context(mw_request_t *req,
  * run_index (integer); missing fields keep their values. */
 MW_API mw_error_t *mw_request_set_context_json(mw_request_t *req,
                                                const char *json, size_t len);
+/* A secret for this request only (name and value copied; the copy is wiped
+ * when the request is freed). The guest's secrets.get of a name the
+ * permissions allow looks here first, then asks the host's provider.
+ * Errors: MW_ERR_INPUT for an empty name or one given twice. */
+MW_API mw_error_t *mw_request_add_secret(mw_request_t *req, const char *name,
+                                         const char *value);
 /* Borrowed: perms and host must outlive every mw_execute of this request. */
 MW_API void mw_request_set_permissions(mw_request_t *req,
                                        const mw_permissions_t *perms);
@@ -140,6 +155,17 @@ MW_API const char *mw_result_event(const mw_result_t *r, size_t i,
 #define MW_JSON_LOGS 2u
 #define MW_JSON_EVENTS 4u
 MW_API char *mw_result_to_json(const mw_result_t *r, unsigned flags);
+
+/* The whole result in one buffer, read with one foreign call (for language
+ * bindings). Integers are little-endian u32 unless marked u64:
+ *   outcome, trap kind, the nine u64 of mw_stats_t in their order, item
+ *   count, log count, event count, message length, the message bytes;
+ *   per item: JSON length, binary length (MW_PACKED_NONE: none), JSON, binary;
+ *   per log: level, source, length, text;
+ *   per event: type length, payload length, type, payload.
+ * malloc'd; the caller frees it with free(). *out_len gets its size. NULL
+ * when out of memory. */
+MW_API void *mw_result_pack(const mw_result_t *r, size_t *out_len);
 
 #ifdef __cplusplus
 }

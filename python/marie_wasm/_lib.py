@@ -20,7 +20,6 @@ import ctypes.util
 import os
 import threading
 from ctypes import (
-    CFUNCTYPE,
     POINTER,
     Structure,
     c_bool,
@@ -53,12 +52,25 @@ OUTCOMES = ("ok", "err", "trap")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 LOG_SOURCES = ("console", "stdout", "stderr", "host")
 
-# mw_secrets_vtable_t.get: (ctx, name, out_value) -> mw_error_t *
-SECRET_GET_FN = CFUNCTYPE(c_void_p, c_void_p, c_char_p, POINTER(c_void_p))
+# mw_request_set_items_packed / mw_result_pack: a length that means "no
+# binary" (execute.h).
+PACKED_NONE = 0xFFFFFFFF
 
 
-class SecretsVtable(Structure):
-    _fields_ = [("get", SECRET_GET_FN)]
+class Completion(Structure):
+    """mw_completion_t (runner.h)."""
+
+    _fields_ = [
+        ("tag", c_uint64),
+        ("result", c_void_p),
+        ("packed", c_void_p),
+        ("packed_len", c_size_t),
+        ("error", c_void_p),
+    ]
+
+
+# mw_runner_new flags (runner.h).
+RUNNER_PACK = 1
 
 
 class HttpOptions(Structure):
@@ -72,22 +84,6 @@ class HttpOptions(Structure):
     ]
 
 
-class Stats(Structure):
-    """mw_stats_t (execute.h), filled by mw_result_stats."""
-
-    _fields_ = [
-        ("fuel_used", c_uint64),
-        ("wall_time_us", c_uint64),
-        ("memory_peak_bytes", c_uint64),
-        ("host_calls", c_uint64),
-        ("denied_calls", c_uint64),
-        ("bytes_in", c_uint64),
-        ("bytes_out", c_uint64),
-        ("logs_dropped", c_uint64),
-        ("events_dropped", c_uint64),
-    ]
-
-
 # name -> (restype, argtypes). Handles and owned char * are c_void_p;
 # borrowed static or owned-by-handle strings are c_char_p (bytes).
 _P = c_void_p
@@ -97,7 +93,6 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "mw_error_status": (c_int, [_P]),
     "mw_error_message": (c_char_p, [_P]),
     "mw_error_free": (None, [_P]),
-    "mw_error_new": (_P, [c_int, c_char_p]),
     "mw_status_name": (c_char_p, [c_int]),
     # engine.h
     "mw_engine_config_new": (_P, []),
@@ -125,35 +120,31 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     # host.h
     "mw_host_new": (_P, []),
     "mw_host_free": (None, [_P]),
-    "mw_host_set_secrets": (None, [_P, POINTER(SecretsVtable), _P, _P]),
     "mw_host_use_kv_url": (_P, [_P, c_char_p, _P]),
     "mw_http_options_init": (None, [POINTER(HttpOptions)]),
     "mw_host_use_curl_http": (_P, [_P, POINTER(HttpOptions)]),
     # execute.h
     "mw_request_new": (_P, [_PP]),
     "mw_request_free": (None, [_P]),
-    "mw_request_add_item": (_P, [_P, c_char_p, c_size_t, c_char_p, c_size_t]),
+    "mw_request_set_items_packed": (_P, [_P, c_char_p, c_size_t]),
+    "mw_request_add_secret": (_P, [_P, c_char_p, c_char_p]),
     "mw_request_set_env": (_P, [_P, c_char_p, c_size_t]),
+    "mw_request_set_context": (_P, [_P, c_char_p, c_char_p, c_char_p, c_uint32]),
     "mw_request_set_context_json": (_P, [_P, c_char_p, c_size_t]),
     "mw_request_set_permissions": (None, [_P, _P]),
     "mw_request_set_host": (None, [_P, _P]),
     "mw_execute": (_P, [_P, _P, _P, _PP]),
     "mw_result_free": (None, [_P]),
     "mw_result_to_json": (_P, [_P, c_uint]),
-    "mw_result_outcome": (c_int, [_P]),
-    "mw_result_item_count": (c_size_t, [_P]),
-    # Items are (pointer, length): c_void_p keeps ctypes from cutting the
-    # text at a NUL; read with ctypes.string_at(ptr, len).
-    "mw_result_item_json": (_P, [_P, c_size_t, POINTER(c_size_t)]),
-    "mw_result_item_binary": (_P, [_P, c_size_t, POINTER(c_size_t)]),
-    "mw_result_message": (c_char_p, [_P]),
-    "mw_result_trap_kind": (c_int, [_P]),
-    "mw_result_stats": (None, [_P, POINTER(Stats)]),
-    "mw_result_log_count": (c_size_t, [_P]),
-    "mw_result_log": (c_char_p, [_P, c_size_t, POINTER(c_int), POINTER(c_int)]),
-    "mw_result_event_count": (c_size_t, [_P]),
-    "mw_result_event": (c_char_p, [_P, c_size_t, POINTER(c_char_p)]),
     "mw_trap_kind_name": (c_char_p, [c_int]),
+    "mw_result_pack": (_P, [_P, POINTER(c_size_t)]),
+    # runner.h
+    "mw_runner_new": (_P, [c_uint, c_uint, _PP]),
+    "mw_runner_fd": (c_int, [_P]),
+    "mw_runner_submit": (_P, [_P, _P, _P, _P, c_uint64]),
+    "mw_runner_take": (c_size_t, [_P, POINTER(Completion), c_size_t]),
+    "mw_runner_shutdown": (None, [_P]),
+    "mw_runner_free": (None, [_P]),
     # storage.h
     "mw_store_open": (_P, [c_char_p, _PP]),
     "mw_store_free": (None, [_P]),
@@ -181,18 +172,6 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "mw_compile_result_free": (None, [_P]),
 }
 
-# Second bindings of a symbol with another restype: name -> (symbol,
-# restype, argtypes). The item's text as bytes in one foreign call (ctypes
-# copies up to the first NUL; the caller compares with the length).
-_VARIANTS: dict[str, tuple[str, Any, list[Any]]] = {
-    "mw_result_item_json_bytes": (
-        "mw_result_item_json",
-        c_char_p,
-        [_P, c_size_t, POINTER(c_size_t)],
-    ),
-}
-
-
 class Api:
     """The loaded library: one callable per prototype above, plus libc's
     malloc/free (buffers crossing the boundary are malloc'd)."""
@@ -206,11 +185,6 @@ class Api:
         self._cdll = cdll
         for name, (restype, argtypes) in _PROTOTYPES.items():
             fn = getattr(cdll, name)
-            fn.restype = restype
-            fn.argtypes = argtypes
-            setattr(self, name, fn)
-        for name, (symbol, restype, argtypes) in _VARIANTS.items():
-            fn = cdll[symbol]  # a new function object: its own restype
             fn.restype = restype
             fn.argtypes = argtypes
             setattr(self, name, fn)

@@ -137,7 +137,7 @@ class Engine:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Component] = OrderedDict()
         self._loading: dict[str, threading.Lock] = {}
-        self._file_sha: dict[tuple[str, int, int, int, int], str] = {}
+        self._file_sha: dict[tuple[int, int, int, int], str] = {}
         self._max_components = max_components
         self._hits = 0
         self._misses = 0
@@ -201,6 +201,24 @@ class Engine:
         sha = self._sha_of_file(path, st)
         return self._cached(sha, lambda: self._new_from_file(path))
 
+    @staticmethod
+    def _file_ident(st: os.stat_result) -> tuple[int, int, int, int]:
+        # The file itself (device, inode) and its version: the name it was
+        # reached by does not matter.
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _peek_file(self, path: str, st: os.stat_result) -> Component | None:
+        """The cached component of a file seen before and unchanged since,
+        or None; no I/O beyond the caller's stat()."""
+        ident = self._file_ident(st)
+        with self._lock:
+            sha = self._file_sha.get(ident)
+            comp = self._cache.get(sha) if sha is not None else None
+            if comp is not None:
+                self._cache.move_to_end(comp.sha256)
+                self._hits += 1
+            return comp
+
     def _sha_of_file(self, path: str, st: os.stat_result | None = None) -> str:
         # Rehashing a 20 MB interpreter component on every execute would cost
         # more than the execution: remember the hash while the file's
@@ -210,7 +228,7 @@ class Engine:
         try:
             if st is None:
                 st = os.stat(path)
-            ident = (os.path.abspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            ident = self._file_ident(st)
             with self._lock:
                 known = self._file_sha.get(ident)
             if known is not None:

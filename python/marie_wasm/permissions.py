@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import ctypes
 import json
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
@@ -90,8 +93,49 @@ def parse_json(text: str) -> int:
 
 def to_handle(perms: Permissions | Mapping[str, Any] | None) -> int:
     """An owned mw_permissions_t for an execution: deny-all for None."""
+    return parse_json(_text(perms))
+
+
+def _text(perms: Permissions | Mapping[str, Any] | None) -> str:
     if perms is None:
-        return parse_json("{}")
+        return "{}"
     if isinstance(perms, Permissions):
-        return parse_json(perms.to_json())
-    return parse_json(json.dumps(dict(perms)))
+        return perms.to_json()
+    return json.dumps(dict(perms))
+
+
+class Handle:
+    """One parsed mw_permissions_t, shared read-only by any number of
+    executions; freed when the last of them (or the cache) lets go."""
+
+    __slots__ = ("ptr", "__weakref__")
+
+    def __init__(self, ptr: int) -> None:
+        self.ptr = ptr
+        fin = weakref.finalize(self, lib().mw_permissions_free, ptr)
+        fin.atexit = False
+
+
+# Parsed permissions by their JSON text: executions with the same
+# permissions (the common case: a node runs many times) parse them once.
+_CACHE_MAX = 64
+_cache: OrderedDict[str, Handle] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def shared_handle(perms: Permissions | Mapping[str, Any] | None) -> Handle:
+    """The parsed permissions for an execution (deny-all for None); keep
+    the Handle referenced until the execution has ended. Raises InputError
+    naming a bad field."""
+    text = _text(perms)
+    with _cache_lock:
+        hit = _cache.get(text)
+        if hit is not None:
+            _cache.move_to_end(text)
+            return hit
+    handle = Handle(parse_json(text))
+    with _cache_lock:
+        _cache[text] = handle
+        while len(_cache) > _CACHE_MAX:
+            _cache.popitem(last=False)
+    return handle

@@ -1,10 +1,11 @@
 """The values going into and coming out of an execution.
 
-ExecutionResult is read from the library's result (mw_result_t) through
-its accessors, the same values mw_result_to_json writes for the CLI and
-the HTTP service (from_json parses that document), so every field means
-exactly what it means there. The accessors skip a JSON round trip that
-cost more than the execution of a small node (docs/PERFORMANCE.md).
+ExecutionResult is read from the library's result (mw_result_t) in one
+buffer (mw_result_pack): the same values mw_result_to_json writes for the
+CLI and the HTTP service (from_json parses that document), so every field
+means exactly what it means there. One foreign call and a struct parse
+cost a fraction of a call per field, and of a JSON round trip
+(docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ from __future__ import annotations
 import base64
 import ctypes
 import json
+import struct
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from ._lib import LOG_LEVELS, LOG_SOURCES, OUTCOMES, Stats, lib
+from ._lib import LOG_LEVELS, LOG_SOURCES, OUTCOMES, PACKED_NONE, lib
+
+# mw_result_pack's layout (execute.h): the head (outcome, trap kind, nine
+# u64 stats, four counts/lengths), then (u32, u32) and (u32, u32, u32)
+# records, all little-endian.
+_HEAD = struct.Struct("<II9QIIII")
+_PAIR = struct.Struct("<II")
+_TRIPLE = struct.Struct("<III")
 
 
 @dataclass(frozen=True)
@@ -106,68 +115,99 @@ class ExecutionResult:
 
     @classmethod
     def from_handle(cls, res: int | ctypes.c_void_p) -> ExecutionResult:
-        """Reads an mw_result_t (borrowed; the caller frees it)."""
+        """Reads an mw_result_t (borrowed; the caller frees it) in one
+        foreign call (mw_result_pack)."""
         api = lib()
-        st = Stats()
-        api.mw_result_stats(res, ctypes.byref(st))
-        stats = ExecutionStats(
-            st.fuel_used,
-            st.wall_time_us / 1000.0,
-            st.memory_peak_bytes,
-            st.host_calls,
-            st.denied_calls,
-            st.bytes_in,
-            st.bytes_out,
-            st.logs_dropped,
-            st.events_dropped,
+        size = ctypes.c_size_t()
+        buf = api.mw_result_pack(res, ctypes.byref(size))
+        if not buf:
+            raise MemoryError("libmariewasm: out of memory")
+        try:
+            data = ctypes.string_at(buf, size.value)
+        finally:
+            api.free(buf)
+        return cls.from_packed(data)
+
+    @classmethod
+    def from_packed(cls, data: bytes) -> ExecutionResult:
+        """Parses mw_result_pack's buffer (layout in execute.h)."""
+        (
+            code,
+            trap_kind,
+            fuel,
+            wall_us,
+            mem,
+            calls,
+            denied,
+            b_in,
+            b_out,
+            logs_dropped,
+            events_dropped,
+            n_items,
+            n_logs,
+            n_events,
+            msg_len,
+        ) = _HEAD.unpack_from(data)
+        off = _HEAD.size
+        message = data[off : off + msg_len].decode("utf-8", "replace")
+        off += msg_len
+        stats = _frozen(
+            ExecutionStats,
+            {
+                "fuel_used": fuel,
+                "wall_time_ms": wall_us / 1000.0,
+                "memory_peak_bytes": mem,
+                "host_calls": calls,
+                "denied_calls": denied,
+                "bytes_in": b_in,
+                "bytes_out": b_out,
+                "logs_dropped": logs_dropped,
+                "events_dropped": events_dropped,
+            },
         )
+        pair = _PAIR.unpack_from
+        items: list[OutputItem] = []
+        new = object.__new__
+        for _ in range(n_items):
+            jlen, blen = pair(data, off)
+            off += 8
+            text = data[off : off + jlen].decode("utf-8", "replace")
+            off += jlen
+            binary = None
+            if blen != PACKED_NONE:
+                binary = data[off : off + blen]
+                off += blen
+            item = new(OutputItem)
+            item.__dict__.update(json=text, binary=binary)
+            items.append(item)
         logs: list[LogRecord] = []
-        n_logs = int(api.mw_result_log_count(res))
-        if n_logs:
-            level, source = ctypes.c_int(), ctypes.c_int()
-            for i in range(n_logs):
-                message = api.mw_result_log(res, i, ctypes.byref(level), ctypes.byref(source))
-                logs.append(
-                    LogRecord(
-                        _name(LOG_LEVELS, level.value, "info"),
-                        _name(LOG_SOURCES, source.value, "host"),
-                        _text(message),
-                    )
-                )
+        for _ in range(n_logs):
+            level, source, n = _TRIPLE.unpack_from(data, off)
+            off += 12
+            text = data[off : off + n].decode("utf-8", "replace")
+            off += n
+            logs.append(LogRecord(_name(LOG_LEVELS, level, "info"), _name(LOG_SOURCES, source, "host"), text))
         events: list[Event] = []
-        n_events = int(api.mw_result_event_count(res))
-        if n_events:
-            payload = ctypes.c_char_p()
-            for i in range(n_events):
-                etype = api.mw_result_event(res, i, ctypes.byref(payload))
-                events.append(Event(_text(etype), _text(payload.value)))
-        outcome = _name(OUTCOMES, int(api.mw_result_outcome(res)), "trap")
-        if outcome == "ok":
-            items: list[OutputItem] = []
-            length = ctypes.c_size_t()
-            ref = ctypes.byref(length)
-            string_at, item_bytes, item_binary = (
-                ctypes.string_at,
-                api.mw_result_item_json_bytes,
-                api.mw_result_item_binary,
-            )
-            for i in range(int(api.mw_result_item_count(res))):
-                raw = item_bytes(res, i, ref) or b""
-                if len(raw) != length.value:  # the text holds a NUL: copy by length
-                    raw = string_at(api.mw_result_item_json(res, i, ref), length.value)
-                ptr = item_binary(res, i, ref)
-                items.append(
-                    OutputItem(
-                        raw.decode("utf-8", "replace"),
-                        string_at(ptr, length.value) if ptr else None,
-                    )
-                )
-            return cls("ok", items=items, stats=stats, logs=logs, events=events)
-        message = _text(api.mw_result_message(res))
-        if outcome == "err":
-            return cls("err", error=message, stats=stats, logs=logs, events=events)
-        kind = _text(api.mw_trap_kind_name(int(api.mw_result_trap_kind(res))))
-        return cls("trap", trap=TrapInfo(kind, message), stats=stats, logs=logs, events=events)
+        for _ in range(n_events):
+            tlen, plen = pair(data, off)
+            off += 8
+            etype = data[off : off + tlen].decode("utf-8", "replace")
+            off += tlen
+            events.append(Event(etype, data[off : off + plen].decode("utf-8", "replace")))
+            off += plen
+        outcome = _name(OUTCOMES, code, "trap")
+        return _frozen(
+            cls,
+            {
+                "outcome": outcome,
+                "items": items,
+                "error": message if outcome == "err" else None,
+                "trap": TrapInfo(_trap_name(trap_kind), message) if outcome == "trap" else None,
+                "stats": stats,
+                "logs": logs,
+                "events": events,
+            },
+        )
 
     @classmethod
     def from_json(cls, text: str) -> ExecutionResult:
@@ -190,12 +230,32 @@ class ExecutionResult:
         return cls("trap", trap=trap, stats=stats, logs=logs, events=events)
 
 
+_T = TypeVar("_T")
+
+
+def _frozen(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """A frozen dataclass instance made from all of its fields at once: what
+    its __init__ does one object.__setattr__ at a time, at a third of the
+    cost (many results per second are read this way)."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
 def _name(names: tuple[str, ...], value: int, default: str) -> Any:
     return names[value] if 0 <= value < len(names) else default
 
 
-def _text(value: bytes | None) -> str:
-    return value.decode("utf-8", "replace") if value else ""
+_trap_names: dict[int, str] = {}
+
+
+def _trap_name(kind: int) -> str:
+    """The library's name of a trap kind (mw_trap_kind_name), memoized."""
+    name = _trap_names.get(kind)
+    if name is None:
+        raw = lib().mw_trap_kind_name(kind)
+        name = _trap_names[kind] = raw.decode("ascii") if raw else "guest_trap"
+    return name
 
 
 def _item_dict(item: OutputItem) -> dict[str, Any]:

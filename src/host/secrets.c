@@ -2,6 +2,8 @@
  * secrets.c - marie:node/secrets: a secret is returned only when the
  * permissions allow secrets and name it; otherwise the guest gets `none`,
  * exactly as for a secret that does not exist, and the host logs the denial.
+ * An allowed name is looked up in the request's own secrets first, then in
+ * the host's provider.
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -40,7 +42,13 @@ static wasmtime_error_t *secrets_get(void *env, wasmtime_context_t *ctx,
   }
   char *value = NULL;
   const mw_host_t *h = ex->host;
-  if (h && h->secrets.get) {
+  const char *own = mw__request_secret(ex->req, cname);
+  if (own) {
+    if (!(value = strdup(own))) {
+      free(cname);
+      return wasmtime_error_new("out of memory");
+    }
+  } else if (h && h->secrets.get) {
     mw_error_t *err = h->secrets.get(h->secrets_ctx, cname, &value);
     if (err) {
       mw__host_denied(ex, "secrets.get('%s') failed: %s", cname,

@@ -61,13 +61,22 @@ typedef struct mw_item {
 struct mw_request {
   mw_item_t *items;
   size_t n_items;
+  /* mw_request_set_items_packed copies all items into one block: the
+   * first n_block_items items point into it, the others own their bytes. */
+  char *items_block;
+  size_t n_block_items;
   char *env;
   size_t env_len;
   char *workflow_id, *execution_id, *node_id;
   uint32_t run_index;
   const mw_permissions_t *perms; /* borrowed; NULL: defaults */
   const mw_host_t *host;         /* borrowed; NULL: no backends */
+  char **secret_names, **secret_values; /* mw_request_add_secret */
+  size_t n_secrets;
 };
+
+/* The request's own value of secret name, or NULL (request.c). */
+const char *mw__request_secret(const mw_request_t *r, const char *name);
 
 typedef struct mw_log {
   mw_log_level_t level;

@@ -2,9 +2,9 @@
  * h_execute.c - POST /v1/execute: one execution, read top-down.
  *
  * request JSON -> mw_request_t and permissions (timeout capped by the
- * server) -> the component from the registry -> an execution slot ->
- * mw_execute with the request's secrets on this thread -> the result
- * document (mw_result_to_json) with the component_id in front.
+ * server; the secrets as the request's own) -> the component from the
+ * registry -> an execution slot -> mw_execute -> the result document
+ * (mw_result_to_json) with the component_id in front.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +40,8 @@ static bool check_shapes(json_t *doc, srv_reply_t *out) {
       return false;
     }
   }
+  /* Secrets become C strings; a NUL cannot reach them: the body parser
+   * refuses \u0000. */
   const char *name;
   json_object_foreach(json_object_get(doc, "secrets"), name, v) {
     if (!json_is_string(v)) {
@@ -86,6 +88,10 @@ static mw_error_t *build_request(server_t *s, json_t *doc, mw_request_t *req,
       free(text);
       if (err) return err;
     }
+  }
+  const char *name;
+  json_object_foreach(json_object_get(doc, "secrets"), name, v) {
+    if ((err = mw_request_add_secret(req, name, json_string_value(v)))) return err;
   }
   /* config: a string is the node's env.vars as is; other JSON its text. */
   if ((v = json_object_get(doc, "config")) && !json_is_null(v)) {
@@ -165,11 +171,9 @@ void srv_handle_execute(srv_req_t *r, srv_reply_t *out) {
     goto out;
   }
   atomic_fetch_add(&s->metrics.active_executions, 1);
-  srv_secrets_begin(json_object_get(doc, "secrets"));
   uint64_t start = srv_now_us();
   err = mw_execute(s->engine, comp->component, req, &res);
   uint64_t elapsed = srv_now_us() - start;
-  srv_secrets_end();
   atomic_fetch_sub(&s->metrics.active_executions, 1);
   srv_slot_release(s);
   srv_metrics_execution(&s->metrics, err ? NULL : res, elapsed);

@@ -122,7 +122,6 @@ static mw_error_t *setup(server_t *s) {
   mw_http_options_init(&http);
   http.allow_private_network = s->cfg.allow_private_network;
   if ((err = mw_host_use_curl_http(s->host, &http))) goto out;
-  srv_secrets_install(s->host);
   if ((err = srv_registry_new(s->engine, s->store, s->tmp_dir, s->cfg.cache_entries,
                               &s->metrics, &s->registry)))
     goto out;

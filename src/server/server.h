@@ -115,14 +115,6 @@ void srv_registry_release(srv_registry_t *reg, srv_component_t *c);
 /* Whether err means "no such component/key" (the store says "not found"). */
 bool srv_is_not_found(const mw_error_t *err);
 
-/* ---- per-request secrets (secrets.c) --------------------------------------- */
-/* Installs, on host, a secrets provider that answers from the secrets of the
- * request executing on the calling thread. */
-void srv_secrets_install(mw_host_t *host);
-/* secrets: an object of name -> string, borrowed until srv_secrets_end. */
-void srv_secrets_begin(const json_t *secrets);
-void srv_secrets_end(void);
-
 /* ---- authentication (auth.c) ------------------------------------------------ */
 /* Reads a bearer token from path (surrounding whitespace ignored, at least
  * 16 bytes) and keeps only its SHA-256. Errors: MW_ERR_IO, MW_ERR_INPUT. */
