@@ -73,8 +73,8 @@ MW_API mw_error_t *mw_request_set_items_json(mw_request_t *req,
  * them (for language bindings). Per item, in order: the JSON text's length
  * and the binary's length as little-endian uint32 (MW_PACKED_NONE: no
  * binary), then the JSON bytes, then the binary bytes. Copied. Errors:
- * MW_ERR_INPUT naming the item when buf ends early; the items are then
- * unchanged. */
+ * MW_ERR_INPUT naming the item when buf ends early, MW_ERR_LIMIT for more
+ * than 1,000,000 items; the items are then unchanged. */
 #define MW_PACKED_NONE 0xFFFFFFFFu
 MW_API mw_error_t *mw_request_set_items_packed(mw_request_t *req,
                                                const void *buf, size_t len);

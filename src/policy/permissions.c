@@ -24,8 +24,10 @@ static const struct {
     [MW_LIMIT_MAX_FUEL] = {"max_fuel", 1000000000ull, 1, UINT64_MAX},
     [MW_LIMIT_TIMEOUT_MS] = {"timeout_ms", 30000, 1, 24ull * 3600 * 1000},
     [MW_LIMIT_MAX_OUTPUT_ITEMS] = {"max_output_items", 10000, 0, 100000000},
+    /* Below 2^32 - 1: any one item's length fits mw_result_pack's u32
+     * fields and never reads as MW_PACKED_NONE. */
     [MW_LIMIT_MAX_OUTPUT_BYTES] = {"max_output_bytes", 16u << 20, 0,
-                                   1ull << 32},
+                                   (1ull << 32) - 2},
     [MW_LIMIT_MAX_LOG_BYTES] = {"max_log_bytes", 1u << 20, 0, 1ull << 30},
     [MW_LIMIT_MAX_EVENTS] = {"max_events", 1000, 0, 10000000},
     [MW_LIMIT_MAX_HTTP_REQUESTS] = {"max_http_requests", 32, 0, 100000},

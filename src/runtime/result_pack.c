@@ -34,8 +34,8 @@ static void put_bytes(packer_t *k, const void *s, size_t n) {
   k->len += n;
 }
 
-/* Lengths are u32: a result is bounded by max_output_bytes (far below
- * 4 GiB), and logs and messages by their caps. */
+/* Lengths are u32: an item is bounded by max_output_bytes (at most
+ * 2^32 - 2, permissions.c), logs and messages by their caps. */
 static void pack(const mw_result_t *r, packer_t *k) {
   const char *msg = r->message ? r->message : "";
   size_t msg_len = strlen(msg);

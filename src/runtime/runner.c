@@ -102,6 +102,9 @@ static void *worker(void *arg) {
     }
     if (!(r->queue_head = j->next)) r->queue_tail = NULL;
     atomic_fetch_sub_explicit(&r->queued, 1, memory_order_relaxed);
+    /* Submissions made while a thread spun woke nobody: pass the rest on
+     * to a sleeping thread rather than run them after this one. */
+    if (r->queue_head) pthread_cond_signal(&r->work);
     pthread_mutex_unlock(&r->lock);
 
     j->done.error = mw_execute(j->engine, j->c, j->req, &j->done.result);
