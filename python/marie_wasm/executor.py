@@ -252,8 +252,10 @@ class WasmExecutor:
         """The component for a file path, .wasm bytes, or a store key,
         loaded once per engine."""
         src = wasm_path_or_key
-        if isinstance(src, Component):
-            return src
+        known = self._load_nowait(src)  # seen before: no reading or compiling
+        if known is not None:
+            return known
+        assert not isinstance(src, Component)  # _load_nowait returned it
         if isinstance(src, (bytes, bytearray, memoryview)):
             return self.engine.load(bytes(src))
         path = os.fspath(src)
@@ -262,19 +264,12 @@ class WasmExecutor:
         except (OSError, ValueError):
             st = None
         if st is not None and stat.S_ISREG(st.st_mode):
-            # One stat() for both questions (a file? changed?).
             return self.engine._load_file(path, st)
         if not isinstance(src, str) or os.path.isabs(path) or path.startswith("."):
             # Clearly meant as a file (store keys are relative, no dots).
             raise StorageIOError(f"{path}: no such file", 3, "MW_ERR_IO")
-        # A store key. Keys are content-addressed (they carry the hash), so
-        # a key seen before maps to a component already in the cache.
-        with self._lock:
-            sha = self._key_sha.get(path)
-        if sha is not None:
-            comp = self.engine.cached(sha)
-            if comp is not None:
-                return comp
+        # A store key not loaded yet. Keys are content-addressed (they carry
+        # the hash), so _load_nowait finds it from now on.
         comp = self.engine.load(self.store().get(path))
         with self._lock:
             self._key_sha[path] = comp.sha256

@@ -91,11 +91,6 @@ def parse_json(text: str) -> int:
     return out.value
 
 
-def to_handle(perms: Permissions | Mapping[str, Any] | None) -> int:
-    """An owned mw_permissions_t for an execution: deny-all for None."""
-    return parse_json(_text(perms))
-
-
 def _text(perms: Permissions | Mapping[str, Any] | None) -> str:
     if perms is None:
         return "{}"

@@ -9,9 +9,10 @@
  *
  * Waking a sleeping thread costs two context switches, more than a small
  * execution on some VMs. So a thread that runs out of work first spins a
- * short while for the next submission (one thread at a time, and
- * submissions do not wake anyone while it spins): a loop submitting
- * back to back feeds it without a wake-up.
+ * short while for the next submission (one thread at a time;
+ * submissions do not wake anyone while it spins, and a thread that takes
+ * a job and sees more queued wakes the next): a loop submitting back to
+ * back feeds it without a wake-up.
  */
 #include <errno.h>
 #include <pthread.h>
